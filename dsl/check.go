@@ -8,9 +8,22 @@ import (
 // isInput reports whether a step waits for the caller.
 func isInput(k Kind) bool { return k == KindCollect || k == KindMenu || k == KindRecord }
 
-// usesMedia reports whether a step needs an answered call with media.
-func usesMedia(k Kind) bool {
-	return k == KindPlay || k == KindCollect || k == KindMenu || k == KindRecord
+// usesMedia reports whether a step plays or hears audio, which needs an
+// answered call. An http step with a filler prompt plays audio too.
+func usesMedia(s *Step) bool {
+	switch s.Kind {
+	case KindPlay, KindCollect, KindMenu, KindRecord:
+		return true
+	case KindHTTP:
+		return len(s.HTTP.Filler) > 0
+	}
+	return false
+}
+
+// controlsCall reports whether a step acts on the call: media, or handing
+// the call on or away.
+func controlsCall(s *Step) bool {
+	return usesMedia(s) || s.Kind == KindTransfer || s.Kind == KindRedirect || s.Kind == KindReject
 }
 
 // checkGraph runs the checks that look at the flow as a graph: reachable
@@ -71,14 +84,14 @@ func checkGraph(p *parser, subflows map[string]*Plan) {
 		if !handler[i] {
 			continue
 		}
-		bad := usesMedia(s.Kind) || s.Kind == KindTransfer || s.Kind == KindRedirect || s.Kind == KindReject
+		bad := controlsCall(&s)
 		if s.Kind == KindSubflow {
-			if sub := subflows[s.Subflow.Flow]; sub != nil && planUsesMedia(sub, subflows) {
+			if sub := subflows[s.Subflow.Flow]; sub != nil && planHas(sub, subflows, controlsCall) {
 				bad = true
 			}
 		}
 		if bad {
-			p.errorf(p.steps[s.ID].key, "step %q (%s) is reachable from on_hangup, but the caller is gone by then; the hang-up handler can only set, switch, http, goto, return and hangup", s.ID, s.Kind)
+			p.errorf(p.steps[s.ID].key, "step %q (%s) is reachable from on_hangup, but the caller is gone by then; the hang-up handler can set, switch, http (without filler), hours, goto, return, hangup and run sub-flows that do the same", s.ID, s.Kind)
 		}
 	}
 
@@ -95,9 +108,9 @@ func checkGraph(p *parser, subflows map[string]*Plan) {
 		}
 	}
 	for i, s := range plan.Steps {
-		answers := usesMedia(s.Kind) || s.Kind == KindTransfer
+		answers := usesMedia(&s) || s.Kind == KindTransfer
 		if s.Kind == KindSubflow {
-			if sub := subflows[s.Subflow.Flow]; sub != nil && planUsesMedia(sub, subflows) {
+			if sub := subflows[s.Subflow.Flow]; sub != nil && planHas(sub, subflows, func(s *Step) bool { return usesMedia(s) || s.Kind == KindTransfer }) {
 				answers = true
 			}
 		}
@@ -105,9 +118,18 @@ func checkGraph(p *parser, subflows map[string]*Plan) {
 			mark(i)
 		}
 	}
+	refuses := func(s *Step) bool { return s.Kind == KindReject || s.Kind == KindRedirect }
 	for i, s := range plan.Steps {
-		if (s.Kind == KindReject || s.Kind == KindRedirect) && answered[i] {
+		if !answered[i] {
+			continue
+		}
+		if refuses(&s) {
 			p.errorf(p.steps[s.ID].key, "step %q (%s) can run after the call was answered; Graph can %s only an incoming call that has not been answered, so put it before any play, collect, menu or record", s.ID, s.Kind, s.Kind)
+		}
+		if s.Kind == KindSubflow {
+			if sub := subflows[s.Subflow.Flow]; sub != nil && planHas(sub, subflows, refuses) {
+				p.errorf(p.steps[s.ID].key, "step %q runs sub-flow %q, which can reject or redirect, after the call may have been answered; Graph can do that only before answering", s.ID, s.Subflow.Flow)
+			}
 		}
 	}
 
@@ -154,29 +176,30 @@ func hasCounter(p *parser, scc []int, edges [][]int) bool {
 	return false
 }
 
-// planUsesMedia reports whether a flow, or a sub-flow it runs, has a media
-// step.
-func planUsesMedia(plan *Plan, subflows map[string]*Plan) bool {
+// planHas reports whether a flow, or a sub-flow it runs, has a step for
+// which is returns true.
+func planHas(plan *Plan, subflows map[string]*Plan, is func(*Step) bool) bool {
 	seen := map[string]bool{}
-	var uses func(*Plan) bool
-	uses = func(pl *Plan) bool {
+	var has func(*Plan) bool
+	has = func(pl *Plan) bool {
 		if seen[pl.Flow] {
 			return false
 		}
 		seen[pl.Flow] = true
-		for _, s := range pl.Steps {
-			if usesMedia(s.Kind) {
+		for i := range pl.Steps {
+			s := &pl.Steps[i]
+			if is(s) {
 				return true
 			}
 			if s.Kind == KindSubflow {
-				if sub := subflows[s.Subflow.Flow]; sub != nil && uses(sub) {
+				if sub := subflows[s.Subflow.Flow]; sub != nil && has(sub) {
 					return true
 				}
 			}
 		}
 		return false
 	}
-	return uses(plan)
+	return has(plan)
 }
 
 // cycles returns the strongly connected components of the graph that

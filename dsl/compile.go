@@ -109,7 +109,9 @@ func (c *compiler) compile(name string, stack []string, from *Error) *Plan {
 	file := c.displayName(name)
 	src, err := readLimited(c.fsys, name, MaxFileSize)
 	if err != nil {
-		if from != nil {
+		if from != nil && errors.Is(err, fs.ErrNotExist) {
+			c.errs.Add(from.Pos, "%s: no file %s beside this flow", from.Msg, path.Base(name))
+		} else if from != nil {
 			c.errs.Add(from.Pos, "%s: %v", from.Msg, err)
 		} else {
 			c.errs.Add(Pos{File: file}, "%v", err)
@@ -182,7 +184,7 @@ func (c *compiler) compile(name string, stack []string, from *Error) *Plan {
 	for _, k := range slices.Sorted(mapKeysSeq(p.vars)) {
 		plan.Vars = append(plan.Vars, *p.vars[k])
 	}
-	checkExprs(plan.Vars, p.exprs, &c.errs)
+	checkExprs(plan.Vars, plan.Secrets, p.exprs, &c.errs)
 	c.checkPromptFiles(p, dir)
 	checkGraph(p, c.done)
 	// Positions in a Plan are relative to its Source.
@@ -288,7 +290,7 @@ func readLimited(fsys fs.FS, name string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("file is larger than %d bytes", limit)
+		return nil, fmt.Errorf("file is larger than %d MiB, the limit for this kind of file", limit>>20)
 	}
 	return b, nil
 }

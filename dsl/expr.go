@@ -3,6 +3,7 @@ package dsl
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/google/cel-go/cel"
@@ -79,11 +80,15 @@ type exprCheck struct {
 	refs    *[]string // if set, receives the identifiers the expression reads
 }
 
-var undeclaredRe = regexp.MustCompile(`undeclared reference to '([^']+)'`)
+var (
+	undeclaredRe = regexp.MustCompile(`undeclared reference to '([^']+)'`)
+	secretRefRe  = regexp.MustCompile(`\bsecrets(?:\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*["']([^"']*)["']\s*\])`)
+)
 
 // checkExprs type-checks every pending expression against the flow's
-// variables and reports problems at the expression's position.
-func checkExprs(vars []Var, pending []exprCheck, errs *ErrorList) {
+// variables and reports problems at the expression's position. secrets are
+// the secret names the flow declares.
+func checkExprs(vars []Var, secrets []string, pending []exprCheck, errs *ErrorList) {
 	if len(pending) == 0 {
 		return
 	}
@@ -123,6 +128,14 @@ func checkExprs(vars []Var, pending []exprCheck, errs *ErrorList) {
 				errs.Add(c.pos, "expression %q: %s", c.src, msg)
 			}
 			continue
+		}
+		if c.secrets {
+			for _, m := range secretRefRe.FindAllStringSubmatch(c.src, -1) {
+				name := m[1] + m[2]
+				if !slices.Contains(secrets, name) {
+					errs.Add(c.pos, "expression %q: secret %q is not declared under secrets:%s", c.src, name, suggest(name, secrets))
+				}
+			}
 		}
 		if c.refs != nil {
 			for _, r := range ast.NativeRep().ReferenceMap() {

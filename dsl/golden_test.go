@@ -54,11 +54,13 @@ func TestGoldenPlans(t *testing.T) {
 // full, sorted error list with the .errors file beside it.
 func TestGoldenErrors(t *testing.T) {
 	files, _ := filepath.Glob("testdata/errors/*.yaml")
+	more, _ := filepath.Glob("testdata/errors/*/main.yaml") // flows with sub-flows beside them
+	files = append(files, more...)
 	if len(files) == 0 {
 		t.Fatal("no flows in testdata/errors")
 	}
 	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
+		t.Run(strings.TrimPrefix(f, "testdata/errors/"), func(t *testing.T) {
 			_, err := CompileFile(f)
 			var list ErrorList
 			if !errors.As(err, &list) {
@@ -129,4 +131,3 @@ func firstDiff(got, want string) string {
 	}
 	return "(no line differs)"
 }
-

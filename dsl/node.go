@@ -286,15 +286,7 @@ func (w *walker) boolean(n *yaml.Node, what string) (bool, bool) {
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!bool" {
 		v, err := strconv.ParseBool(strings.ToLower(n.Value))
-		if err == nil {
-			return v, true
-		}
-		// YAML 1.1 spellings (yes/no/on/off) that yaml.v3 tags as bool.
-		switch strings.ToLower(n.Value) {
-		case "yes", "on", "y":
-			return true, true
-		}
-		return false, true
+		return v, err == nil
 	}
 	w.errorf(n, "%s must be true or false, not %s", what, describe(n))
 	return false, false

@@ -136,6 +136,13 @@ func parseFlow(file string, doc *yaml.Node, errs *ErrorList) (*Plan, *parser) {
 	if e, ok := top["variables"]; ok {
 		p.declare(e.val, "variables", false)
 	}
+	if len(p.plan.Routes) > 0 {
+		for _, v := range p.plan.Params {
+			if v.Required {
+				p.errorf(p.varPos[v.Name], "param %q is required, but the flow has routes and a call routed to it brings no params; give the param a default instead", v.Name)
+			}
+		}
+	}
 	if e, ok := top["secrets"]; ok {
 		for _, n := range p.list(e.val) {
 			if s, ok := p.str(n, "a secret name"); ok {
@@ -661,7 +668,7 @@ func (p *parser) schedule(name string, n *yaml.Node) {
 				b = a
 			}
 			if a < 0 || b < 0 || b < a {
-				p.errorf(de.key, "%q is not a day or day range like mon, mon-fri%s", de.name, suggest(de.name, days))
+				p.errorf(de.key, "%q is not a day or day range like mon, mon-fri (a week runs sun to sat; write sat and sun separately)%s", de.name, suggest(de.name, days))
 				continue
 			}
 			iv := p.intervals(de.val)

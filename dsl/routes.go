@@ -3,6 +3,7 @@ package dsl
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // CheckRoutes reports routes that two flows, or one flow twice, claim: the
@@ -21,8 +22,14 @@ func CheckRoutes(plans map[string]*Plan) ErrorList {
 			pos := r.Pos
 			pos.File = file
 			keys := []string{"route name " + fmt.Sprintf("%q", r.Name)}
-			if r.Number != "" || r.Identity != "" || r.Caller != "" {
-				keys = append(keys, fmt.Sprintf("number %q identity %q caller %q", r.Number, r.Identity, r.Caller))
+			var match []string
+			for _, m := range [][2]string{{"number", r.Number}, {"identity", r.Identity}, {"caller", r.Caller}} {
+				if m[1] != "" {
+					match = append(match, m[0]+" "+m[1])
+				}
+			}
+			if len(match) > 0 {
+				keys = append(keys, strings.Join(match, " and "))
 			}
 			if r.Default {
 				keys = append(keys, "the default route")

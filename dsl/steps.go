@@ -297,6 +297,9 @@ func (p *parser) collect(n *yaml.Node, owner string, info *stepInfo) *Collect {
 		}
 		if e, ok := f["min_digits"]; ok {
 			c.MinDigits, _ = p.integer(e.val, "min_digits", 0, maxDigits)
+			if _, set := f["max_digits"]; !set {
+				c.MaxDigits = max(c.MaxDigits, c.MinDigits)
+			}
 			if c.MinDigits > c.MaxDigits {
 				p.errorf(e.val, "min_digits %d is more than max_digits %d", c.MinDigits, c.MaxDigits)
 			}
