@@ -1,0 +1,33 @@
+# The whole test suite is `make test`; CI runs exactly that.
+GO ?= go
+export GOTOOLCHAIN := local
+
+FUZZTIME ?= 20s
+
+.PHONY: test vet workflowcheck unit fuzz flows bench build
+
+test: vet workflowcheck unit fuzz flows
+
+build:
+	$(GO) build -o ivrflow ./cmd/ivrflow
+
+vet:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+workflowcheck:
+	$(GO) tool workflowcheck -show-pos ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+# A short real fuzzing run of the flow compiler (the seed corpus also runs in unit).
+fuzz:
+	$(GO) test ./dsl -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME)
+
+# The example flows must validate clean.
+flows:
+	$(GO) run ./cmd/ivrflow validate -q flows/
+
+bench:
+	$(GO) test ./dsl -run '^$$' -bench . -benchmem -count 5
