@@ -124,7 +124,7 @@ func checkGraph(p *parser, subflows map[string]*Plan) {
 			continue
 		}
 		if refuses(&s) {
-			p.errorf(p.steps[s.ID].key, "step %q (%s) can run after the call was answered; Graph can %s only an incoming call that has not been answered, so put it before any play, collect, menu or record", s.ID, s.Kind, s.Kind)
+			p.errorf(p.steps[s.ID].key, "step %q (%s) can run after the call was answered; Graph can %s only an incoming call that has not been answered, so put it before any step that answers (play, collect, menu, record, transfer, http with filler, or a sub-flow that does one of these)", s.ID, s.Kind, s.Kind)
 		}
 		if s.Kind == KindSubflow {
 			if sub := subflows[s.Subflow.Flow]; sub != nil && planHas(sub, subflows, refuses) {
@@ -135,7 +135,18 @@ func checkGraph(p *parser, subflows map[string]*Plan) {
 
 	// Loops: every cycle must wait for the caller, or count its way out.
 	for _, scc := range cycles(edges) {
-		if slices.ContainsFunc(scc, func(i int) bool { return isInput(plan.Steps[i].Kind) }) {
+		waits := func(i int) bool {
+			s := &plan.Steps[i]
+			if isInput(s.Kind) {
+				return true
+			}
+			if s.Kind != KindSubflow {
+				return false
+			}
+			sub := subflows[s.Subflow.Flow]
+			return sub != nil && planHas(sub, subflows, func(s *Step) bool { return isInput(s.Kind) })
+		}
+		if slices.ContainsFunc(scc, waits) {
 			continue
 		}
 		if hasCounter(p, scc, edges) {

@@ -46,7 +46,8 @@ func celType(t VarType) *cel.Type {
 
 // Env returns the CEL environment in which a flow's expressions are checked
 // and evaluated: the flow's variables, the built-ins call (a map of strings:
-// id, caller, callee, route, flow, version), now (a timestamp) and locale,
+// id, caller, callee, route, flow, version, and end_reason in the hang-up
+// handler), now (a timestamp) and locale,
 // CEL's standard library and its string extensions. With secrets true the
 // secrets map is declared too (http templates only).
 func Env(vars []Var, secrets bool) (*cel.Env, error) {

@@ -24,12 +24,8 @@ const maxNodes = 200_000
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // parseYAML turns source text into its document node, or reports why it
-// can't: too large, not UTF-8, malformed YAML, tabs, several documents.
+// can't: not UTF-8, malformed YAML, tabs, several documents.
 func parseYAML(file string, src []byte, errs *ErrorList) *yaml.Node {
-	if len(src) > MaxFileSize {
-		errs.Add(Pos{File: file}, "file is %d bytes; a flow file may be at most %d (1 MiB)", len(src), MaxFileSize)
-		return nil
-	}
 	if !utf8.Valid(src) {
 		line, col := 1, 1
 		for i := 0; i < len(src); {

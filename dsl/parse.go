@@ -378,7 +378,7 @@ func (p *parser) routes(n *yaml.Node) {
 func (p *parser) declare(n *yaml.Node, what string, params bool) {
 	for _, e := range p.entries(n, what) {
 		if !varRe.MatchString(e.name) {
-			p.errorf(e.key, "variable name %q must be lowercase letters, digits and _, starting with a letter", e.name)
+			p.errorf(e.key, "variable name %q must be lowercase letters, digits and _, starting with a letter or _", e.name)
 			continue
 		}
 		if contains(reserved, e.name) {
@@ -506,10 +506,14 @@ func (p *parser) ref(n *yaml.Node, what string) string {
 // or inline prompts that are hoisted into the Plan's prompts.
 func (p *parser) promptRefs(n *yaml.Node, owner string) []string {
 	var out []string
-	for _, item := range p.list(n) {
+	items := p.list(n)
+	for _, item := range items {
 		if name := p.promptRef(item, owner); name != "" {
 			out = append(out, name)
 		}
+	}
+	if len(items) > maxPlayPrompts {
+		p.errorf(n, "%d prompts in one list; Graph plays at most %d at once (split them over two steps)", len(items), maxPlayPrompts)
 	}
 	return out
 }

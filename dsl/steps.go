@@ -3,6 +3,7 @@ package dsl
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,9 +70,6 @@ func (p *parser) step(se entry) {
 			}
 		} else {
 			s.Play.Prompts = p.promptRefs(v, owner)
-		}
-		if len(s.Play.Prompts) > maxPlayPrompts {
-			p.errorf(body.key, "play has %d prompts; Graph plays at most %d at once (split it into two play steps)", len(s.Play.Prompts), maxPlayPrompts)
 		}
 		if len(s.Play.Prompts) == 0 && !p.hasErrorsSince(body.key) {
 			p.errorf(body.key, "play needs at least one prompt")
@@ -277,9 +275,6 @@ func (p *parser) collect(n *yaml.Node, owner string, info *stepInfo) *Collect {
 	}
 	if e, ok := f["prompt"]; ok {
 		c.Prompts = p.promptRefs(e.val, owner)
-		if len(c.Prompts) > maxPlayPrompts {
-			p.errorf(e.key, "prompt has %d prompts; Graph plays at most %d at once", len(c.Prompts), maxPlayPrompts)
-		}
 	}
 	exact, hasExact := f["digits"]
 	if hasExact {
@@ -292,15 +287,17 @@ func (p *parser) collect(n *yaml.Node, owner string, info *stepInfo) *Collect {
 			}
 		}
 	} else {
+		maxOK := true
 		if e, ok := f["max_digits"]; ok {
-			c.MaxDigits, _ = p.integer(e.val, "max_digits", 1, maxDigits)
+			c.MaxDigits, maxOK = p.integer(e.val, "max_digits", 1, maxDigits)
 		}
 		if e, ok := f["min_digits"]; ok {
-			c.MinDigits, _ = p.integer(e.val, "min_digits", 0, maxDigits)
+			var minOK bool
+			c.MinDigits, minOK = p.integer(e.val, "min_digits", 0, maxDigits)
 			if _, set := f["max_digits"]; !set {
 				c.MaxDigits = max(c.MaxDigits, c.MinDigits)
 			}
-			if c.MinDigits > c.MaxDigits {
+			if minOK && maxOK && c.MinDigits > c.MaxDigits {
 				p.errorf(e.val, "min_digits %d is more than max_digits %d", c.MinDigits, c.MaxDigits)
 			}
 		}
@@ -335,8 +332,10 @@ func (p *parser) collect(n *yaml.Node, owner string, info *stepInfo) *Collect {
 	}
 	if e, ok := f["pattern"]; ok {
 		if s, ok := p.str(e.val, "pattern"); ok {
-			if _, err := regexp.Compile("^(?:" + s + ")$"); err != nil {
+			if _, err := regexp.Compile(s); err != nil {
 				p.errorf(e.val, "pattern %q is not a valid regular expression: %v", s, err)
+			} else if _, err := regexp.Compile("^(?:" + s + ")$"); err != nil {
+				p.errorf(e.val, "pattern %q can't be anchored to the whole input: %v", s, err)
 			}
 			c.Pattern = s
 		}
@@ -392,6 +391,10 @@ func (p *parser) menu(n *yaml.Node, owner string) *Menu {
 			key := strings.ToUpper(oe.name)
 			if len(key) != 1 || !strings.ContainsRune(dtmfKeys, rune(key[0])) {
 				p.errorf(oe.key, "menu option %q must be one phone key (0-9, *, #, A-D)", oe.name)
+				continue
+			}
+			if slices.ContainsFunc(m.Options, func(o MenuOption) bool { return o.Key == key }) {
+				p.errorf(oe.key, "menu option %q is given twice (keys A-D are the same in either case)", key)
 				continue
 			}
 			m.Options = append(m.Options, MenuOption{Key: key, Goto: p.ref(oe.val, "option "+key)})
@@ -529,8 +532,12 @@ func (p *parser) httpStep(n *yaml.Node, owner string) *HTTP {
 		h.URL = p.template(e.val, "url", true)
 		if len(h.URL) > 0 {
 			lead := h.URL[0].Text
-			if !strings.HasPrefix(lead, "https://") && !strings.HasPrefix(lead, "http://") {
-				p.errorf(e.val, "url must start with http:// or https:// (the host can't come from an expression)")
+			_, rest, scheme := strings.Cut(lead, "://")
+			switch {
+			case !strings.HasPrefix(lead, "https://") && !strings.HasPrefix(lead, "http://"):
+				p.errorf(e.val, "url must start with http:// or https://")
+			case len(h.URL) > 1 && !strings.ContainsAny(rest, "/?#") || !scheme || rest == "":
+				p.errorf(e.val, "url must name its host literally; expressions may fill in the path and query only")
 			}
 		}
 	} else {
