@@ -18,8 +18,9 @@ import (
 const MaxFileSize = 1 << 20
 
 // maxNodes bounds how many YAML nodes one file may expand to, aliases
-// included, so an alias bomb is refused fast.
-const maxNodes = 200_000
+// included, so an alias bomb (a few lines that expand to billions of
+// nodes) is refused before anything walks it.
+const maxNodes = 100_000
 
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
@@ -53,6 +54,10 @@ func parseYAML(file string, src []byte, errs *ErrorList) *yaml.Node {
 		reportYAMLError(file, src, err, errs)
 		return nil
 	}
+	if n := expandedSize(&doc, map[*yaml.Node]int{}, 0); n > maxNodes {
+		errs.Add(Pos{File: file, Line: 1, Col: 1}, "file expands to more than %d YAML nodes through its aliases; refusing it (an alias bomb?)", maxNodes)
+		return nil
+	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		errs.Add(Pos{File: file, Line: extra.Line, Col: extra.Column}, "a flow file holds one YAML document; found another after ---")
@@ -62,6 +67,34 @@ func parseYAML(file string, src []byte, errs *ErrorList) *yaml.Node {
 		return nil
 	}
 	return &doc
+}
+
+// expandedSize counts the nodes of n with every alias expanded, memoised
+// per node so the count costs one pass over the document; it stops early
+// past maxNodes. An alias cycle counts as too large.
+func expandedSize(n *yaml.Node, memo map[*yaml.Node]int, depth int) int {
+	if n == nil {
+		return 0
+	}
+	if v, ok := memo[n]; ok {
+		return v
+	}
+	if depth > 1000 {
+		return maxNodes + 1
+	}
+	memo[n] = maxNodes + 1 // seen while counting: a cycle
+	size := 1
+	if n.Kind == yaml.AliasNode {
+		size += expandedSize(n.Alias, memo, depth+1)
+	}
+	for _, c := range n.Content {
+		size += expandedSize(c, memo, depth+1)
+		if size > maxNodes {
+			break
+		}
+	}
+	memo[n] = size
+	return size
 }
 
 // reportYAMLError converts a yaml.v3 error ("yaml: line 3: ...") into a
@@ -97,9 +130,8 @@ func addYAMLLine(file, msg string, errs *ErrorList) {
 // walker reads yaml.v3 nodes strictly, reporting every problem with its
 // position and continuing.
 type walker struct {
-	file   string
-	errs   *ErrorList
-	budget int
+	file string
+	errs *ErrorList
 }
 
 func (w *walker) pos(n *yaml.Node) Pos {
@@ -113,24 +145,14 @@ func (w *walker) errorf(n *yaml.Node, format string, args ...any) {
 	w.errs.Add(w.pos(n), format, args...)
 }
 
-// resolve follows aliases and charges the node budget; it returns nil once
-// the budget is spent.
+// resolve follows aliases to the node they name. parseYAML has already
+// refused documents whose aliases expand too far.
 func (w *walker) resolve(n *yaml.Node) *yaml.Node {
 	for i := 0; n != nil && n.Kind == yaml.AliasNode; i++ {
 		if i > 100 {
 			return nil
 		}
 		n = n.Alias
-	}
-	if n == nil {
-		return nil
-	}
-	w.budget--
-	if w.budget == 0 {
-		w.errorf(n, "file expands to more than %d YAML nodes through aliases; refusing it", maxNodes)
-	}
-	if w.budget <= 0 {
-		return nil
 	}
 	return n
 }

@@ -95,7 +95,7 @@ type subflowUse struct {
 // checks can run.
 func parseFlow(file string, doc *yaml.Node, errs *ErrorList) (*Plan, *parser) {
 	p := &parser{
-		walker:  walker{file: file, errs: errs, budget: maxNodes},
+		walker:  walker{file: file, errs: errs},
 		plan:    &Plan{Format: PlanFormat, Defaults: defaultDefaults()},
 		steps:   map[string]*stepInfo{},
 		vars:    map[string]*Var{},
