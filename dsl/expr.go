@@ -3,8 +3,10 @@ package dsl
 import (
 	"fmt"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/ext"
@@ -88,79 +90,107 @@ var (
 
 // checkExprs type-checks every pending expression against the flow's
 // variables and reports problems at the expression's position. secrets are
-// the secret names the flow declares.
+// the secret names the flow declares. Expressions are checked in parallel
+// (a cel.Env is safe for concurrent use); results are merged in order.
 func checkExprs(vars []Var, secrets []string, pending []exprCheck, errs *ErrorList) {
 	if len(pending) == 0 {
 		return
 	}
 	var envs [2]*cel.Env
+	for i, withSecrets := range []bool{false, true} {
+		env, err := Env(vars, withSecrets)
+		if err != nil {
+			errs.Add(pending[0].pos, "%v", err)
+			return
+		}
+		envs[i] = env
+	}
 	names := []string{builtinCall, builtinNow, builtinLocale}
 	for _, v := range vars {
 		names = append(names, v.Name)
 	}
-	for _, c := range pending {
-		i := 0
-		if c.secrets {
-			i = 1
-		}
-		if envs[i] == nil {
-			env, err := Env(vars, c.secrets)
-			if err != nil {
-				errs.Add(c.pos, "%v", err)
-				return
-			}
-			envs[i] = env
-		}
-		ast, iss := envs[i].Compile(c.src)
-		if iss != nil && iss.Err() != nil {
-			for _, e := range iss.Errors() {
-				msg := e.Message
-				if m := undeclaredRe.FindStringSubmatch(msg); m != nil {
-					msg = fmt.Sprintf("undeclared reference to %q", m[1])
-					if c.secrets || m[1] != builtinSecrets {
-						msg += suggest(m[1], names)
-					} else {
-						msg += " (secrets are readable only in http url, headers and body)"
-					}
-					if !strings.ContainsAny(c.src, `"'`) && c.want == TypeString {
-						msg += fmt.Sprintf("; a string literal is quoted in CEL: '%q'", c.src)
-					}
-				}
-				errs.Add(c.pos, "expression %q: %s", c.src, msg)
-			}
-			continue
-		}
-		if c.secrets {
-			for _, m := range secretRefRe.FindAllStringSubmatch(c.src, -1) {
-				name := m[1] + m[2]
-				if !slices.Contains(secrets, name) {
-					errs.Add(c.pos, "expression %q: secret %q is not declared under secrets:%s", c.src, name, suggest(name, secrets))
-				}
-			}
-		}
-		if c.refs != nil {
-			for _, r := range ast.NativeRep().ReferenceMap() {
-				if r.Name != "" {
-					*c.refs = append(*c.refs, strings.SplitN(r.Name, ".", 2)[0])
-				}
-			}
-		}
-		if c.want == "" {
-			continue
-		}
-		out, want := ast.OutputType(), celType(c.want)
-		if out.IsExactType(cel.DynType) || want.IsAssignableType(out) {
-			continue
-		}
-		hint := ""
-		if c.want == TypeDouble && out.IsExactType(cel.IntType) {
-			hint = " (write a double literal like 1.0, or double(x))"
-		}
-		if c.want == TypeString {
-			hint = " (convert with string(x))"
-		}
-		errs.Add(c.pos, "expression %q has type %s, but %s is %s%s", c.src, out, c.what, c.want, hint)
+	type result struct {
+		errs ErrorList
+		refs []string
 	}
+	results := make([]result, len(pending))
+	workers := min(runtime.GOMAXPROCS(0), (len(pending)+31)/32)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(pending); i += workers {
+				c := &pending[i]
+				env := envs[0]
+				if c.secrets {
+					env = envs[1]
+				}
+				results[i].refs = checkExpr(env, c, names, secrets, &results[i].errs)
+			}
+		})
+	}
+	wg.Wait()
+	for i, r := range results {
+		*errs = append(*errs, r.errs...)
+		if c := pending[i]; c.refs != nil {
+			*c.refs = append(*c.refs, r.refs...)
+		}
+	}
+}
+
+// checkExpr checks one expression, returning the identifiers it reads when
+// the caller asked for them.
+func checkExpr(env *cel.Env, c *exprCheck, names, secrets []string, errs *ErrorList) []string {
+	ast, iss := env.Compile(c.src)
+	if iss != nil && iss.Err() != nil {
+		for _, e := range iss.Errors() {
+			msg := e.Message
+			if m := undeclaredRe.FindStringSubmatch(msg); m != nil {
+				msg = fmt.Sprintf("undeclared reference to %q", m[1])
+				if c.secrets || m[1] != builtinSecrets {
+					msg += suggest(m[1], names)
+				} else {
+					msg += " (secrets are readable only in http url, headers and body)"
+				}
+				if !strings.ContainsAny(c.src, `"'`) && c.want == TypeString {
+					msg += fmt.Sprintf("; a string literal is quoted in CEL: '%q'", c.src)
+				}
+			}
+			errs.Add(c.pos, "expression %q: %s", c.src, msg)
+		}
+		return nil
+	}
+	if c.secrets {
+		for _, m := range secretRefRe.FindAllStringSubmatch(c.src, -1) {
+			name := m[1] + m[2]
+			if !slices.Contains(secrets, name) {
+				errs.Add(c.pos, "expression %q: secret %q is not declared under secrets:%s", c.src, name, suggest(name, secrets))
+			}
+		}
+	}
+	var refs []string
+	if c.refs != nil {
+		for _, r := range ast.NativeRep().ReferenceMap() {
+			if r.Name != "" {
+				refs = append(refs, strings.SplitN(r.Name, ".", 2)[0])
+			}
+		}
+	}
+	if c.want == "" {
+		return refs
+	}
+	out, want := ast.OutputType(), celType(c.want)
+	if out.IsExactType(cel.DynType) || want.IsAssignableType(out) {
+		return refs
+	}
+	hint := ""
+	if c.want == TypeDouble && out.IsExactType(cel.IntType) {
+		hint = " (write a double literal like 1.0, or double(x))"
+	}
+	if c.want == TypeString {
+		hint = " (convert with string(x))"
+	}
+	errs.Add(c.pos, "expression %q has type %s, but %s is %s%s", c.src, out, c.what, c.want, hint)
+	return refs
 }
 
 // parseTemplate splits text with {{ expr }} holes into parts.
