@@ -104,3 +104,15 @@ func BenchmarkCompile1000(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCompile100 compiles a generated 100-step flow, the size of a
+// typical production IVR.
+func BenchmarkCompile100(b *testing.B) {
+	src := genFlow(100)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := CompileSource("gen.yaml", src); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
