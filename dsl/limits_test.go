@@ -42,7 +42,6 @@ func TestAliasBombRefused(t *testing.T) {
 	}
 }
 
-
 func TestCheckRoutes(t *testing.T) {
 	a, err := CompileSource("a.yaml", []byte("flow: a\nroutes:\n  - {name: main, number: '+14255550100', default: true}\nsteps: {x: {hangup: }}\n"))
 	if err != nil {

@@ -1,9 +1,9 @@
 package dsl
 
 import (
-	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,7 +28,7 @@ func (p *parser) step(se entry) {
 	s := Step{ID: se.name, Pos: p.pos(se.key)}
 	var body entry
 	var nextE *entry
-	for _, e := range p.entries(r, "step "+strconvQuote(se.name)) {
+	for _, e := range p.entries(r, "step "+strconv.Quote(se.name)) {
 		switch {
 		case contains(kindKeys(), e.name):
 			if s.Kind != "" {
@@ -75,7 +75,7 @@ func (p *parser) step(se entry) {
 			p.errorf(body.key, "play needs at least one prompt")
 		}
 	case KindCollect:
-		s.Collect = p.collect(v, owner, info)
+		s.Collect = p.collect(v, owner)
 	case KindMenu:
 		s.Menu = p.menu(v, owner)
 	case KindRecord:
@@ -179,7 +179,7 @@ func (p *parser) step(se entry) {
 		p.subflows = append(p.subflows, use)
 	case KindReturn:
 		for _, e := range p.entries(v, "return") {
-			s.Return = append(s.Return, Assign{Name: e.name, Expr: p.expr(e.val, "", "return value "+strconvQuote(e.name), nil)})
+			s.Return = append(s.Return, Assign{Name: e.name, Expr: p.expr(e.val, "", "return value "+strconv.Quote(e.name), nil)})
 		}
 	case KindHours:
 		s.Hours = p.hoursStep(v, owner)
@@ -191,7 +191,6 @@ func (p *parser) step(se entry) {
 	}
 }
 
-func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }
 
 // leavesBy says how a step kind without next leaves, for error messages.
 func leavesBy(k Kind) string {
@@ -252,7 +251,7 @@ func (p *parser) seconds(n *yaml.Node, what string, lo, hi int) Duration {
 	return d
 }
 
-func (p *parser) collect(n *yaml.Node, owner string, info *stepInfo) *Collect {
+func (p *parser) collect(n *yaml.Node, owner string) *Collect {
 	d := &p.plan.Defaults
 	c := &Collect{
 		MinDigits: 1, MaxDigits: 20,
@@ -370,7 +369,6 @@ func (p *parser) collect(n *yaml.Node, owner string, info *stepInfo) *Collect {
 	if c.MaxAttempts > 1 && len(c.NoInput)+len(c.NoMatch) == 0 && len(c.Prompts) == 0 {
 		p.errorf(n, "collect retries %d times but has no prompt, no_input or no_match: the caller hears nothing between attempts", c.MaxAttempts)
 	}
-	_ = info
 	return c
 }
 
