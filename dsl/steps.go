@@ -191,7 +191,6 @@ func (p *parser) step(se entry) {
 	}
 }
 
-
 // leavesBy says how a step kind without next leaves, for error messages.
 func leavesBy(k Kind) string {
 	switch k {
