@@ -269,8 +269,8 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-// str reads a text scalar. Numbers are accepted as their text when
-// numbersOK (phone numbers and menu keys are often written unquoted).
+// str reads a text scalar. Numbers and dates are accepted as their text:
+// phone numbers and menu keys are often written unquoted.
 func (w *walker) str(n *yaml.Node, what string) (string, bool) {
 	n = w.resolve(n)
 	if n == nil {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	_ "time/tzdata" // time zones compile the same on every host
+
 	"golang.org/x/text/language"
 	"gopkg.in/yaml.v3"
 )
@@ -283,7 +285,7 @@ func (p *parser) locale(n *yaml.Node) string {
 	if !ok {
 		return ""
 	}
-	if _, err := language.Parse(s); err != nil || !strings.Contains(s, "-") && len(s) != 2 {
+	if _, err := language.Parse(s); err != nil {
 		p.errorf(n, "locale %q is not a BCP 47 language tag like en-US", s)
 	}
 	return s
@@ -300,18 +302,18 @@ func (p *parser) typeAhead(n *yaml.Node) string {
 
 // keys reads a string of DTMF keys, such as "#" or "*#".
 func (p *parser) keys(n *yaml.Node, what string) string {
-	s, ok := p.str(n, what)
+	written, ok := p.str(n, what)
 	if !ok {
 		return ""
 	}
-	s = strings.ToUpper(s)
+	s := strings.ToUpper(written)
 	for _, r := range s {
 		if !strings.ContainsRune(dtmfKeys, r) {
-			p.errorf(n, "%s %q: %q is not a phone key (0-9, *, #, A-D)", what, s, r)
+			p.errorf(n, "%s %q: %q is not a phone key (0-9, *, #, A-D)", what, written, r)
 			return ""
 		}
 		if strings.Count(s, string(r)) > 1 {
-			p.errorf(n, "%s %q lists %q twice", what, s, r)
+			p.errorf(n, "%s %q lists %q twice", what, written, r)
 			return ""
 		}
 	}
@@ -566,7 +568,14 @@ func (p *parser) promptBody(name string, n *yaml.Node, loc string, keys []string
 		what = fmt.Sprintf("prompt %q locale %s", name, loc)
 	}
 	if r.Kind == yaml.ScalarNode && !isNull(r) {
+		if strings.TrimSpace(r.Value) == "" {
+			p.errorf(r, "%s: the text to say is empty", what)
+		}
 		pr.Say = p.template(r, what, false)
+		return pr
+	}
+	if isNull(r) {
+		p.errorf(r, "%s is empty; give it text to say, or {say: ...}, {file: ...} or {url: ...}", what)
 		return pr
 	}
 	f := p.fields(r, what, keys)
@@ -717,12 +726,16 @@ func (p *parser) schedule(name string, n *yaml.Node) {
 // intervals reads "closed", "08:00-18:00" or a list of such ranges.
 func (p *parser) intervals(n *yaml.Node) []Interval {
 	var out []Interval
-	for _, item := range p.list(n) {
+	items := p.list(n)
+	for _, item := range items {
 		s, ok := p.str(item, "hours")
 		if !ok {
 			continue
 		}
 		if s == "closed" {
+			if len(items) > 1 {
+				p.errorf(item, "closed can't be mixed with opening ranges; list only the ranges when open")
+			}
 			continue
 		}
 		m := clockRe.FindStringSubmatch(s)

@@ -71,7 +71,7 @@ func (p *parser) step(se entry) {
 		} else {
 			s.Play.Prompts = p.promptRefs(v, owner)
 		}
-		if len(s.Play.Prompts) == 0 && !p.hasErrorsSince(body.key) {
+		if r := p.resolve(v); r == nil || isNull(r) || r.Kind == yaml.SequenceNode && len(r.Content) == 0 {
 			p.errorf(body.key, "play needs at least one prompt")
 		}
 	case KindCollect:
@@ -114,6 +114,9 @@ func (p *parser) step(se entry) {
 				if t, ok := p.target(item); ok {
 					s.Redirect.Targets = append(s.Redirect.Targets, t)
 				}
+			}
+			if r := p.resolve(e.val); r == nil || isNull(r) || r.Kind == yaml.SequenceNode && len(r.Content) == 0 {
+				p.errorf(e.key, "redirect needs at least one target")
 			}
 			if len(s.Redirect.Targets) > maxRedirectTarget {
 				p.errorf(e.key, "redirect has %d targets; Graph allows at most %d", len(s.Redirect.Targets), maxRedirectTarget)
@@ -213,17 +216,6 @@ func leavesBy(k Kind) string {
 func hasKey(n *yaml.Node, key string) bool {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Value == key {
-			return true
-		}
-	}
-	return false
-}
-
-// hasErrorsSince reports whether an error was already reported at or after
-// n's line, so one mistake isn't reported twice.
-func (p *parser) hasErrorsSince(n *yaml.Node) bool {
-	for _, e := range *p.errs {
-		if e.Pos.File == p.file && e.Pos.Line >= n.Line {
 			return true
 		}
 	}
@@ -377,6 +369,9 @@ func (p *parser) menu(n *yaml.Node, owner string) *Menu {
 	f := p.fields(n, "menu", menuKeys)
 	if e, ok := f["greeting"]; ok {
 		m.Greeting = p.promptRefs(e.val, owner)
+		if r := p.resolve(e.val); r == nil || isNull(r) || r.Kind == yaml.SequenceNode && len(r.Content) == 0 {
+			p.errorf(e.key, "menu greeting needs at least one prompt")
+		}
 	} else {
 		p.errorf(n, "menu needs greeting: the prompt that lists the options")
 	}
@@ -396,7 +391,7 @@ func (p *parser) menu(n *yaml.Node, owner string) *Menu {
 			}
 			m.Options = append(m.Options, MenuOption{Key: key, Goto: p.ref(oe.val, "option "+key)})
 		}
-		if r := p.resolve(e.val); len(m.Options) == 0 && r != nil && r.Kind == yaml.MappingNode {
+		if r := p.resolve(e.val); len(m.Options) == 0 && (r == nil || r.Kind != yaml.SequenceNode) {
 			p.errorf(e.key, "menu has no options")
 		}
 	} else {
