@@ -41,8 +41,8 @@ var (
 	endNoAnswer     = endReason{408, 1106, "An acknowledgement was not received for the call acceptance in the allotted time.", "timeout"}
 	endKeepAlive    = endReason{408, 8537, "Keep Alive timeout, cleaned up inactive call.", "timeout"}
 	endCalleeAbsent = endReason{408, 10057, "Call timed out due to no signaling from callee endpoints.", "callee"}
-	endRejected     = endReason{by: "bot"}
-	endRedirected   = endReason{by: "bot"}
+	endRejected     = endReason{by: "bot (reject)"}
+	endRedirected   = endReason{by: "bot (redirect)"}
 	endServiceGone  = endReason{500, 1005, "Server encountered connectivity error with Bot's media. Please check media connectivity between Bot and Microsoft.", "service"}
 )
 

@@ -226,4 +226,3 @@ func applyFaults(v any, f Faults) any {
 	}
 	return v
 }
-
