@@ -95,6 +95,13 @@ func (o *outbox) run() {
 			continue
 		}
 		f := o.faults[0]
+		if f.Delay > 0 {
+			// Held back; with Batch, what arrives meanwhile goes in the
+			// same POST.
+			o.mu.Unlock()
+			time.Sleep(f.Delay)
+			o.mu.Lock()
+		}
 		n := 1
 		if f.Batch {
 			n = len(o.pending)
@@ -103,9 +110,6 @@ func (o *outbox) run() {
 		o.pending = o.pending[n:]
 		o.faults = o.faults[n:]
 		o.mu.Unlock()
-		if f.Delay > 0 {
-			time.Sleep(f.Delay)
-		}
 		body := map[string]any{"@odata.type": odataNotifications, "value": toAny(batch)}
 		b, err := json.Marshal(applyFaults(body, f))
 		if err != nil {
