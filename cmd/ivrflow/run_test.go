@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // ivrflow runs the CLI in-process and returns its exit code and output.
@@ -153,5 +156,62 @@ func TestExampleFlows(t *testing.T) {
 	}
 	if !strings.Contains(out, "flows/main-menu.yaml  main-menu") {
 		t.Errorf("validate flows/ did not list main-menu.yaml:\n%s", out)
+	}
+}
+
+// lineWriter passes everything written to a channel, so a test can wait
+// for a server's banner without sleeping.
+type lineWriter chan string
+
+func (w lineWriter) Write(p []byte) (int, error) {
+	w <- string(p)
+	return len(p), nil
+}
+
+func TestEmulatorCommand(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(lineWriter, 64)
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"emulator", "--addr", "127.0.0.1:0"}, func(string) string { return "" }, out, io.Discard)
+	}()
+	var base string
+	select {
+	case line := <-out:
+		base = strings.TrimSpace(strings.TrimPrefix(line, "Graph calls emulator on "))
+	case code := <-done:
+		t.Fatalf("emulator exited with %d", code)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the emulator printed nothing")
+	}
+	resp, err := http.Get(base + "/v1/keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jwks struct{ Keys []map[string]any }
+	json.NewDecoder(resp.Body).Decode(&jwks)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(jwks.Keys) != 1 || jwks.Keys[0]["kty"] != "RSA" {
+		t.Errorf("GET /v1/keys = %d %v", resp.StatusCode, jwks)
+	}
+	resp, err = http.Get(base + "/v1.0/communications/calls/nope")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Errorf("calls API without a token = %d; want 401", resp.StatusCode)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("emulator exited with %d after Ctrl-C; want 0", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the emulator did not stop")
+	}
+	if code, _, errOut := ivrflow(t, "emulator", "--addr", "256.0.0.1:1"); code != 1 || !strings.Contains(errOut, "ivrflow emulator:") {
+		t.Errorf("emulator on a bad address = %d, %q", code, errOut)
 	}
 }
