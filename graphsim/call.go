@@ -58,6 +58,7 @@ type call struct {
 	targets   []any          // invitationParticipantInfo
 	routes    []any          // callRoutes (dialed number)
 	phone     bool           // the remote party is a phone number
+	myPartID  string         // the bot's participant id
 	created   time.Time
 	out       *outbox
 	caller    *Caller
@@ -146,7 +147,7 @@ func (c *call) fullResource(state string) map[string]any {
 		"targets":             c.targets,
 		"requestedModalities": []any{"audio"},
 		"tenantId":            c.tenant,
-		"myParticipantId":     newID(),
+		"myParticipantId":     c.myPartID,
 		"callChainId":         c.chainID,
 	})
 	if len(c.routes) > 0 {
@@ -217,6 +218,9 @@ func (c *call) end(why endReason) {
 		e.mu.Unlock()
 		close(c.ended)
 		c.out.close()
+		// Forget the call (and its recordings) once they can no longer be
+		// downloaded; until then GET answers 404 as for any ended call.
+		time.AfterFunc(e.cfg.RecordingTTL, func() { e.forget(c) })
 		e.log.Info("call ended", "call_id", c.id, "by", why.by, "code", why.code, "subcode", why.subcode)
 	})
 }
@@ -290,4 +294,16 @@ func toneName(key string) string {
 		return strings.ToLower(key)
 	}
 	return "tone" + key
+}
+
+// forget drops an ended call and its recordings.
+func (e *Emulator) forget(c *call) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.calls, normID(c.id))
+	for id, r := range e.recordings {
+		if r.callID == c.id {
+			delete(e.recordings, id)
+		}
+	}
 }

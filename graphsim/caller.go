@@ -154,6 +154,7 @@ func (e *Emulator) newCall(direction string) *call {
 	c := &call{
 		e: e, id: newID(), chainID: newID(), tenant: e.cfg.TenantID, direction: direction,
 		created: time.Now(), ops: map[string]*operation{}, ended: make(chan struct{}), changed: make(chan struct{}),
+		myPartID: newID(),
 	}
 	c.out = newOutbox(e, c)
 	e.calls[normID(c.id)] = c
