@@ -239,15 +239,7 @@ func (p *parser) defaults(n *yaml.Node) {
 	if e, ok := f["terminators"]; ok {
 		d.Terminators = p.keys(e.val, "terminators")
 	}
-	if e, ok := f["first_digit_timeout"]; ok {
-		d.FirstDigitTimeout, _ = p.duration(e.val, "first_digit_timeout", 500*time.Millisecond, 10*time.Minute)
-	}
-	if e, ok := f["inter_digit_timeout"]; ok {
-		d.InterDigitTimeout, _ = p.duration(e.val, "inter_digit_timeout", 500*time.Millisecond, 10*time.Minute)
-	}
-	if e, ok := f["overall_timeout"]; ok {
-		d.OverallTimeout, _ = p.duration(e.val, "overall_timeout", 0, 30*time.Minute)
-	}
+	p.digitTimers(f, &d.FirstDigitTimeout, &d.InterDigitTimeout, &d.OverallTimeout)
 	if e, ok := f["max_attempts"]; ok {
 		d.MaxAttempts, _ = p.integer(e.val, "max_attempts", 1, 10)
 	}
@@ -264,6 +256,29 @@ func (p *parser) defaults(n *yaml.Node) {
 		d.FillerAfter, _ = p.duration(e.val, "filler_after", 0, time.Minute)
 	}
 	p.timerSanity(n, d.FirstDigitTimeout, d.InterDigitTimeout, d.OverallTimeout)
+}
+
+// digitTimers reads the three input timers of defaults or a collect step.
+func (p *parser) digitTimers(f map[string]entry, first, inter, overall *Duration) {
+	if e, ok := f["first_digit_timeout"]; ok {
+		*first, _ = p.duration(e.val, "first_digit_timeout", 500*time.Millisecond, 10*time.Minute)
+	}
+	if e, ok := f["inter_digit_timeout"]; ok {
+		*inter, _ = p.duration(e.val, "inter_digit_timeout", 500*time.Millisecond, 10*time.Minute)
+	}
+	if e, ok := f["overall_timeout"]; ok {
+		*overall, _ = p.duration(e.val, "overall_timeout", 0, 30*time.Minute)
+	}
+}
+
+// requiredRef reads the step id under key, reporting at n (with why) when
+// the key is missing.
+func (p *parser) requiredRef(f map[string]entry, n *yaml.Node, key, why string) string {
+	if e, ok := f[key]; ok {
+		return p.ref(e.val, key)
+	}
+	p.errorf(n, "%s", why)
+	return ""
 }
 
 // timerSanity reports contradictory input timers: a digit timer that can

@@ -101,11 +101,7 @@ func (p *parser) step(se entry) {
 		} else {
 			p.errorf(body.key, "transfer needs to: (an E.164 number or {user: <id>})")
 		}
-		if e, ok := f["on_failure"]; ok {
-			s.Transfer.OnFailure = p.ref(e.val, "on_failure")
-		} else {
-			p.errorf(body.key, "transfer needs on_failure: the step to take when the target does not accept (a successful transfer ends the flow)")
-		}
+		s.Transfer.OnFailure = p.requiredRef(f, body.key, "on_failure", "transfer needs on_failure: the step to take when the target does not accept (a successful transfer ends the flow)")
 	case KindRedirect:
 		f := p.fields(v, "redirect", redirectKeys)
 		s.Redirect = &Redirect{Timeout: Duration(55 * time.Second)}
@@ -301,15 +297,7 @@ func (p *parser) collect(n *yaml.Node, owner string) *Collect {
 			p.errorf(e.key, "keep_terminator is set but the step has no terminators")
 		}
 	}
-	if e, ok := f["first_digit_timeout"]; ok {
-		c.FirstDigitTimeout, _ = p.duration(e.val, "first_digit_timeout", 500*time.Millisecond, 10*time.Minute)
-	}
-	if e, ok := f["inter_digit_timeout"]; ok {
-		c.InterDigitTimeout, _ = p.duration(e.val, "inter_digit_timeout", 500*time.Millisecond, 10*time.Minute)
-	}
-	if e, ok := f["overall_timeout"]; ok {
-		c.OverallTimeout, _ = p.duration(e.val, "overall_timeout", 0, 30*time.Minute)
-	}
+	p.digitTimers(f, &c.FirstDigitTimeout, &c.InterDigitTimeout, &c.OverallTimeout)
 	p.timerSanity(n, c.FirstDigitTimeout, c.InterDigitTimeout, c.OverallTimeout)
 	if e, ok := f["barge_in"]; ok {
 		c.BargeIn, _ = p.boolean(e.val, "barge_in")
@@ -421,16 +409,8 @@ func (p *parser) menu(n *yaml.Node, owner string) *Menu {
 	if e, ok := f["into"]; ok {
 		m.Into = p.into(e.val, TypeString, false)
 	}
-	if e, ok := f["on_max_failures"]; ok {
-		m.OnMaxFailures = p.ref(e.val, "on_max_failures")
-	} else {
-		p.errorf(n, "menu has no path for invalid choices: add on_max_failures")
-	}
-	if e, ok := f["on_max_timeouts"]; ok {
-		m.OnMaxTimeouts = p.ref(e.val, "on_max_timeouts")
-	} else {
-		p.errorf(n, "menu has no path for no input: add on_max_timeouts")
-	}
+	m.OnMaxFailures = p.requiredRef(f, n, "on_max_failures", "menu has no path for invalid choices: add on_max_failures")
+	m.OnMaxTimeouts = p.requiredRef(f, n, "on_max_timeouts", "menu has no path for no input: add on_max_timeouts")
 	return m
 }
 
@@ -499,11 +479,7 @@ func (p *parser) switchStep(n *yaml.Node, info *stepInfo) *Switch {
 	} else {
 		p.errorf(n, "switch needs cases")
 	}
-	if e, ok := f["default"]; ok {
-		sw.Default = p.ref(e.val, "default")
-	} else {
-		p.errorf(n, "switch needs default: the step to take when no case matches")
-	}
+	sw.Default = p.requiredRef(f, n, "default", "switch needs default: the step to take when no case matches")
 	return sw
 }
 
@@ -565,11 +541,7 @@ func (p *parser) httpStep(n *yaml.Node, owner string) *HTTP {
 			p.errorf(e.key, "filler_after is set but there is no filler prompt")
 		}
 	}
-	if e, ok := f["on_error"]; ok {
-		h.OnError = p.ref(e.val, "on_error")
-	} else {
-		p.errorf(n, "http needs on_error: the step to take when the request fails, times out or answers non-2xx")
-	}
+	h.OnError = p.requiredRef(f, n, "on_error", "http needs on_error: the step to take when the request fails, times out or answers non-2xx")
 	return h
 }
 
@@ -597,16 +569,8 @@ func (p *parser) hoursStep(n *yaml.Node, owner string) *Hours {
 	} else {
 		p.errorf(n, "hours needs schedule: a schedule name or an inline schedule")
 	}
-	if e, ok := f["open"]; ok {
-		h.Open = p.ref(e.val, "open")
-	} else {
-		p.errorf(n, "hours needs open: the step to take during opening hours")
-	}
-	if e, ok := f["closed"]; ok {
-		h.Closed = p.ref(e.val, "closed")
-	} else {
-		p.errorf(n, "hours needs closed: the step to take outside opening hours")
-	}
+	h.Open = p.requiredRef(f, n, "open", "hours needs open: the step to take during opening hours")
+	h.Closed = p.requiredRef(f, n, "closed", "hours needs closed: the step to take outside opening hours")
 	if e, ok := f["holiday"]; ok {
 		h.Holiday = p.ref(e.val, "holiday")
 	}
