@@ -376,3 +376,38 @@ func TestControlAPI(t *testing.T) {
 		t.Errorf("status = %+v", st)
 	}
 }
+
+func TestScriptedCaller(t *testing.T) {
+	b := newBot(t, nil)
+	cl, err := b.e.Ring(CallerSpec{From: Party{User: newID()}, Script: []Action{
+		{At: 300 * time.Millisecond, Press: "42"},
+		{At: 600 * time.Millisecond, Hangup: true},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.next("incoming", func(n map[string]any) bool { return n["changeType"] == "created" })
+	b.do("POST", "/communications/calls/"+cl.ID()+"/answer", answerBody)
+	b.do("POST", "/communications/calls/"+cl.ID()+"/subscribeToTone", map[string]any{})
+	var keys []string
+	for len(keys) < 2 {
+		n := b.next("tone", func(n map[string]any) bool { return data(n)["toneInfo"] != nil })
+		keys = append(keys, data(n)["toneInfo"].(map[string]any)["tone"].(string))
+	}
+	if strings.Join(keys, ",") != "tone4,tone2" {
+		t.Errorf("scripted tones = %v", keys)
+	}
+	n := b.next("hang-up", callState("terminated"))
+	if ri := resultOf(n); ri["subcode"] != float64(4521) {
+		t.Errorf("a Teams caller's hang-up = %v; want 200/4521", ri)
+	}
+	at := map[string]time.Duration{}
+	for _, ev := range cl.Transcript() {
+		if _, seen := at[ev.Kind]; !seen {
+			at[ev.Kind] = ev.At
+		}
+	}
+	if d := at["ended"] - at["established"]; d < 550*time.Millisecond {
+		t.Errorf("the caller hung up %v after answering; the script says 600ms", d)
+	}
+}

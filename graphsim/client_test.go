@@ -99,6 +99,9 @@ func TestClientAgainstEmulator(t *testing.T) {
 		"MuteParticipant": func() (*graph.CommsOperation, error) {
 			return gc.MuteParticipant(ctx, id, newID(), &graph.MuteParticipantRequest{})
 		},
+		"AddLargeGalleryView": func() (*graph.CommsOperation, error) {
+			return gc.AddLargeGalleryView(ctx, id, nil)
+		},
 		"CancelMediaProcessing": func() (*graph.CommsOperation, error) {
 			return gc.CancelMediaProcessing(ctx, id, &graph.CancelMediaProcessingRequest{})
 		},
@@ -113,6 +116,22 @@ func TestClientAgainstEmulator(t *testing.T) {
 		t.Fatalf("InviteParticipants = %+v, %v", inv, err)
 	}
 	b.next("invite done", opDone)
+	for _, f := range []func(context.Context, string, string) (*graph.CommsOperation, error){
+		func(ctx context.Context, id, pid string) (*graph.CommsOperation, error) {
+			return gc.StartHoldMusic(ctx, id, pid, nil)
+		},
+		func(ctx context.Context, id, pid string) (*graph.CommsOperation, error) {
+			return gc.StopHoldMusic(ctx, id, pid, nil)
+		},
+	} {
+		if op, err := f(ctx, id, newID()); err != nil || op.Status != graph.OperationStatusRunning {
+			t.Errorf("hold music = %+v, %v", op, err)
+		}
+		b.next("hold music done", opDone)
+	}
+	if err := gc.ChangeScreenSharingRole(ctx, id, &graph.ChangeScreenSharingRoleRequest{Role: "viewer"}); err != nil {
+		t.Errorf("ChangeScreenSharingRole: %v", err)
+	}
 	if ps, err := gc.ListParticipants(ctx, id); err != nil || len(ps) != 1 {
 		t.Errorf("ListParticipants = %+v, %v", ps, err)
 	}

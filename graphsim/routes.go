@@ -42,7 +42,7 @@ func (e *Emulator) routes() *http.ServeMux {
 		m.Handle("GET "+base+"/{id}/operations/{op}", e.api(e.handleGetOperation))
 		m.Handle("GET "+base+"/{id}/participants", e.api(e.handleParticipants))
 		m.Handle("POST "+base+"/{id}/participants/invite", e.api(e.handleInvite))
-		m.Handle("POST "+base+"/{id}/participants/{pid}/mute", e.api(e.handleParticipantMute))
+		m.Handle("POST "+base+"/{id}/participants/{pid}/{action}", e.api(e.handleParticipantAction))
 	}
 	e.controlRoutes(m)
 	return m
@@ -339,8 +339,23 @@ func (e *Emulator) handleAction(w http.ResponseWriter, r *http.Request) {
 		e.playPrompt(w, r, c)
 	case "recordResponse", "record":
 		e.recordResponse(w, r, c)
-	case "subscribeToTone", "cancelMediaProcessing", "sendDtmfTones", "mute", "unmute", "updateRecordingStatus":
+	case "subscribeToTone", "cancelMediaProcessing", "sendDtmfTones", "mute", "unmute", "updateRecordingStatus", "addLargeGalleryView":
 		e.simpleOp(w, r, c, action)
+	case "changeScreenSharingRole":
+		var req struct {
+			Role string `json:"role"`
+		}
+		if err := readJSON(r, &req); err != nil || (req.Role != "viewer" && req.Role != "sharer") {
+			graphError(w, r, http.StatusBadRequest, codeBadRequest, "role must be viewer or sharer.")
+			return
+		}
+		if !e.established(w, r, c) {
+			return
+		}
+		e.mu.Lock()
+		c.logEvent("changeScreenSharingRole", "%s", req.Role)
+		e.mu.Unlock()
+		w.WriteHeader(http.StatusOK)
 	default:
 		graphError(w, r, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("Resource not found for the segment '%s'.", r.PathValue("action")))
 	}
@@ -625,7 +640,8 @@ func (e *Emulator) simpleOp(w http.ResponseWriter, r *http.Request, c *call, act
 		return
 	}
 	types := map[string]string{"subscribeToTone": opSubscribeTone, "cancelMediaProcessing": opCancelMedia, "sendDtmfTones": opSendDtmf,
-		"mute": opMute, "unmute": opUnmute, "updateRecordingStatus": opUpdateRecStat}
+		"mute": opMute, "unmute": opUnmute, "updateRecordingStatus": opUpdateRecStat,
+		"addLargeGalleryView": "#microsoft.graph.addLargeGalleryViewOperation"}
 	if action == "updateRecordingStatus" && !slices.Contains([]string{"notRecording", "recording", "failed"}, req.Status) {
 		graphError(w, r, http.StatusBadRequest, codeBadRequest, "status must be notRecording, recording or failed.")
 		return
@@ -681,20 +697,48 @@ func (e *Emulator) handleInvite(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (e *Emulator) handleParticipantMute(w http.ResponseWriter, r *http.Request) {
+// handleParticipantAction serves mute, startHoldMusic and stopHoldMusic on
+// a participant. Mute completes at once; hold music runs and completes
+// with a notification, as invitations do.
+func (e *Emulator) handleParticipantAction(w http.ResponseWriter, r *http.Request) {
 	c := e.lookup(w, r)
 	if c == nil {
 		return
 	}
-	if !e.established(w, r, c) {
+	types := map[string]string{"mute": opMute, "startHoldMusic": "#microsoft.graph.startHoldMusicOperation", "stopHoldMusic": "#microsoft.graph.stopHoldMusicOperation"}
+	action := strings.TrimPrefix(r.PathValue("action"), "microsoft.graph.")
+	typ, ok := types[action]
+	if !ok {
+		graphError(w, r, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("Resource not found for the segment '%s'.", r.PathValue("action")))
+		return
+	}
+	var req struct {
+		ClientContext string `json:"clientContext"`
+	}
+	if r.ContentLength != 0 {
+		if err := readJSON(r, &req); err != nil {
+			graphError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+			return
+		}
+	}
+	if !validContext(w, r, req.ClientContext) || !e.established(w, r, c) {
 		return
 	}
 	e.mu.Lock()
-	op := c.newOp(opMute, "")
-	op.status = "completed"
-	c.logEvent("mute", "participant %s", r.PathValue("pid"))
+	op := c.newOp(typ, req.ClientContext)
+	if action == "mute" {
+		op.status = "completed"
+	}
+	c.logEvent(action, "participant %s", r.PathValue("pid"))
 	e.mu.Unlock()
 	opResponse(w, e, r, op)
+	if action != "mute" {
+		time.AfterFunc(e.cfg.TransferDelay, func() {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			op.finish("completed", 200, 0, "Action completed successfully.")
+		})
+	}
 }
 
 // handleCreate places an outgoing call for the bot. The callee answers
