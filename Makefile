@@ -21,9 +21,11 @@ workflowcheck:
 unit:
 	$(GO) test -race -count=1 ./...
 
-# A short real fuzzing run of the flow compiler (the seed corpus also runs in unit).
+# Short real fuzzing runs of the flow compiler and of Graph notification
+# decoding (their seed corpora also run in unit).
 fuzz:
 	$(GO) test ./dsl -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./graph -run '^$$' -fuzz '^FuzzDecodeNotifications$$' -fuzztime $(FUZZTIME)
 
 # The example flows must validate clean.
 flows:
