@@ -71,6 +71,8 @@ func TestDeps(t *testing.T) {
 	bad := map[string][]string{
 		"github.com/ivrflow/ivrflow/dsl":       {"go.temporal.io", "github.com/labstack/echo", "github.com/pion", "net/http", "github.com/ivrflow/ivrflow/graph"},
 		"github.com/ivrflow/ivrflow/workflows": {"net/http", "github.com/labstack/echo", "github.com/pion", "log/slog", "os/exec"},
+		"github.com/ivrflow/ivrflow/graph":     {"github.com/ivrflow/ivrflow/dsl", "github.com/ivrflow/ivrflow/graphsim", "go.temporal.io", "github.com/labstack/echo"},
+		"github.com/ivrflow/ivrflow/graphsim":  {"github.com/ivrflow/ivrflow/dsl", "go.temporal.io", "github.com/labstack/echo"},
 	}
 	for pkg, forbidden := range bad {
 		out, err := exec.Command("go", "list", "-deps", pkg).Output()
