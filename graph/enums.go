@@ -371,3 +371,41 @@ func (r *RoutingType) UnmarshalText(text []byte) error {
 	})
 	return nil
 }
+
+// RoutingPolicy is a routing policy of a call (beta call.routingPolicies).
+type RoutingPolicy string
+
+// Routing policies.
+const (
+	RoutingPolicyNone                         RoutingPolicy = "none"
+	RoutingPolicyNoMissedCall                 RoutingPolicy = "noMissedCall"
+	RoutingPolicyDisableForwardingExceptPhone RoutingPolicy = "disableForwardingExceptPhone"
+	RoutingPolicyDisableForwarding            RoutingPolicy = "disableForwarding"
+	RoutingPolicyPreferSkypeForBusiness       RoutingPolicy = "preferSkypeForBusiness"
+	RoutingPolicyUnknownFutureValue           RoutingPolicy = "unknownFutureValue"
+)
+
+// UnmarshalText sets p from text, in any case.
+func (p *RoutingPolicy) UnmarshalText(text []byte) error {
+	*p = canonical(string(text), []RoutingPolicy{
+		RoutingPolicyNone, RoutingPolicyNoMissedCall, RoutingPolicyDisableForwardingExceptPhone,
+		RoutingPolicyDisableForwarding, RoutingPolicyPreferSkypeForBusiness, RoutingPolicyUnknownFutureValue,
+	})
+	return nil
+}
+
+// AutoAdmittedUsers says who joins a meeting without waiting in the lobby
+// (beta meetingCapability.autoAdmittedUsers, type autoAdmittedUsersType).
+type AutoAdmittedUsers string
+
+// Auto-admitted users.
+const (
+	AutoAdmittedUsersEveryoneInCompany AutoAdmittedUsers = "everyoneInCompany"
+	AutoAdmittedUsersEveryone          AutoAdmittedUsers = "everyone"
+)
+
+// UnmarshalText sets a from text, in any case.
+func (a *AutoAdmittedUsers) UnmarshalText(text []byte) error {
+	*a = canonical(string(text), []AutoAdmittedUsers{AutoAdmittedUsersEveryoneInCompany, AutoAdmittedUsersEveryone})
+	return nil
+}

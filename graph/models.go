@@ -91,6 +91,19 @@ type Call struct {
 	RequestedModalities []Modality       `json:"requestedModalities,omitempty"`
 	// ActiveModalities is a beta member seen in create-call responses.
 	ActiveModalities []Modality `json:"activeModalities,omitempty"`
+	// AnsweredBy (beta, read-only) is the participant that answered the
+	// call. Create-call and get-call responses carry it, often as null.
+	AnsweredBy *ParticipantInfo `json:"answeredBy,omitempty"`
+	// MeetingCapability (beta, read-only) is what the meeting the call
+	// belongs to allows. Create-call responses carry it, often as null.
+	MeetingCapability *MeetingCapability `json:"meetingCapability,omitempty"`
+	// RingingTimeoutInSeconds (beta) is how long an outgoing call rings
+	// before it is given up. Create-call and get-call responses carry it,
+	// often as null.
+	RingingTimeoutInSeconds int `json:"ringingTimeoutInSeconds,omitempty"`
+	// RoutingPolicies (beta) are the routing policies of the call, such as
+	// disableForwarding. Create-call responses carry them, often as [].
+	RoutingPolicies []RoutingPolicy `json:"routingPolicies,omitempty"`
 	// ResultInfo says why the call ended, or why a transfer failed.
 	ResultInfo *ResultInfo `json:"resultInfo,omitempty"`
 	// Source is the caller.
@@ -250,6 +263,33 @@ func (c ChatInfo) MarshalJSON() ([]byte, error) {
 	type plain ChatInfo
 	p := plain(c)
 	return encodeOpen(&p, c.Extra)
+}
+
+// MeetingCapability (beta) is what a meeting allows: anonymous users
+// dialling out or starting the meeting, and who is admitted without
+// waiting in the lobby.
+type MeetingCapability struct {
+	ODataType                         string            `json:"@odata.type,omitempty"`
+	AllowAnonymousUsersToDialOut      bool              `json:"allowAnonymousUsersToDialOut,omitempty"`
+	AllowAnonymousUsersToStartMeeting bool              `json:"allowAnonymousUsersToStartMeeting,omitempty"`
+	AutoAdmittedUsers                 AutoAdmittedUsers `json:"autoAdmittedUsers,omitempty"`
+
+	// Extra keeps members without a field, and members sent as null,
+	// false, 0, "" or [], verbatim, to encode them again.
+	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// UnmarshalJSON decodes a meeting capability; see Extra.
+func (m *MeetingCapability) UnmarshalJSON(data []byte) error {
+	type plain MeetingCapability
+	return unmarshalOpen(data, (*plain)(m), &m.Extra, nil)
+}
+
+// MarshalJSON encodes a meeting capability with the members kept in Extra.
+func (m MeetingCapability) MarshalJSON() ([]byte, error) {
+	type plain MeetingCapability
+	p := plain(m)
+	return encodeOpen(&p, m.Extra)
 }
 
 // MeetingInfo says which meeting a call joins. ODataType selects the kind,
