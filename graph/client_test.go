@@ -362,15 +362,16 @@ func TestMethods(t *testing.T) {
 			name: "Redirect",
 			call: func(ctx context.Context, c *Client) (any, error) {
 				return nil, c.Redirect(ctx, "call-1", &RedirectRequest{
-					Targets:     []InvitationParticipantInfo{{ODataType: ODataTypeInvitationParticipantInfo, Identity: &IdentitySet{Application: &Identity{ID: "bot-2", DisplayName: "test bot 2"}}}},
-					Timeout:     30,
-					CallbackURI: "https://bot.contoso.com/api/calls/x",
+					Targets:         []InvitationParticipantInfo{{ODataType: ODataTypeInvitationParticipantInfo, Identity: &IdentitySet{Application: &Identity{ID: "bot-2", DisplayName: "test bot 2"}}}},
+					Timeout:         30,
+					CallbackURI:     "https://bot.contoso.com/api/calls/x",
+					RoutingPolicies: []RoutingPolicy{RoutingPolicyDisableForwarding},
 				})
 			},
 			respond: accepted, method: "POST", path: callPrefix + "/redirect",
 			body: `{"targets":[{"@odata.type":"#microsoft.graph.invitationParticipantInfo",
 				"identity":{"application":{"id":"bot-2","displayName":"test bot 2"}}}],
-				"timeout":30,"callbackUri":"https://bot.contoso.com/api/calls/x"}`,
+				"timeout":30,"callbackUri":"https://bot.contoso.com/api/calls/x","routingPolicies":["disableForwarding"]}`,
 			check: noResult,
 		},
 		{

@@ -43,6 +43,7 @@ var enumMembers = []string{
 	"state", "status", "changeType", "direction", "tone", "tones", "reason", "endpointType",
 	"mediaType", "routingType", "completionReason", "audio", "role",
 	"requestedModalities", "acceptedModalities", "activeModalities",
+	"routingPolicies", "autoAdmittedUsers",
 }
 
 // exampleFiles returns the example files of a testdata directory.
@@ -389,6 +390,22 @@ func TestEnumsDecodeInAnyCase(t *testing.T) {
 		t.Errorf("encode:\ngot  %s\nwant %s", out, want)
 	}
 
+	// The beta enums round-trip too: roundTrip accepts their new case
+	// (they are in enumMembers), and the encoding holds the camelCase.
+	for _, tt := range []struct {
+		v       any
+		in, out string
+	}{
+		{new(Call), `{"routingPolicies":["DisableForwarding","NoMissedCall"],"meetingCapability":{"autoAdmittedUsers":"EveryoneInCompany"}}`,
+			`{"meetingCapability":{"autoAdmittedUsers":"everyoneInCompany"},"routingPolicies":["disableForwarding","noMissedCall"]}`},
+		{new(RedirectRequest), `{"routingPolicies":["DisableForwarding"]}`, `{"routingPolicies":["disableForwarding"]}`},
+		{new(MeetingCapability), `{"autoAdmittedUsers":"Everyone"}`, `{"autoAdmittedUsers":"everyone"}`},
+	} {
+		if out := roundTrip(t, []byte(tt.in), tt.v); string(out) != tt.out {
+			t.Errorf("round trip %T %s:\ngot  %s\nwant %s", tt.v, tt.in, out, tt.out)
+		}
+	}
+
 	// An enum must be a string (or null).
 	var c Call
 	if err := json.Unmarshal([]byte(`{"state":3}`), &c); err == nil {
@@ -552,6 +569,7 @@ func TestUnknownMembersSurvive(t *testing.T) {
 		new(ParticipantInfo), new(InvitationParticipantInfo), new(ChatInfo), new(MeetingInfo),
 		new(MediaConfig), new(MediaInfo), new(MediaPrompt), new(ToneInfo), new(ResultInfo),
 		new(IncomingContext), new(CallRoute), new(CallOptions), new(CallMediaState), new(CallTranscriptionInfo),
+		new(MeetingCapability), new(Call),
 	} {
 		roundTripAllowingAny(t, []byte(`{"x-unknown":{"a":[true,null,1.5e3]},"@odata.type":"#microsoft.graph.x"}`), v)
 	}

@@ -75,6 +75,10 @@ type RedirectRequest struct {
 	// Timeout is in seconds, 15 to 90; zero leaves the service's default.
 	Timeout     int    `json:"timeout,omitempty"`
 	CallbackURI string `json:"callbackUri,omitempty"`
+	// RoutingPolicies (beta) are the routing policies of the redirect;
+	// the Graph redirect documentation's example sends disableForwarding,
+	// so that the targets cannot forward the call on.
+	RoutingPolicies []RoutingPolicy `json:"routingPolicies,omitempty"`
 
 	// Extra keeps members without a field, and members sent as null,
 	// false, 0, "" or [], verbatim, to encode them again.
