@@ -1,0 +1,827 @@
+package workflows
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ivrflow/ivrflow/dsl"
+)
+
+// The interpreter is a deterministic state machine: Handle takes one
+// event (a tone, a finished operation, a timer, a hang-up) and returns the
+// commands the host must carry out (play these prompts, start this timer,
+// transfer the call). It never reads a clock or does I/O: every event
+// carries the time it happened. The Temporal workflow is one host; the
+// flow simulator behind `ivrflow test` is another, so both run exactly the
+// same semantics, those of docs/flow-language.md §7.
+
+// EventKind is what happened.
+type EventKind string
+
+// The events a host reports.
+const (
+	// EvStart starts the flow; it is the first event.
+	EvStart EventKind = "start"
+	// EvEstablished says the call is answered and media can flow.
+	EvEstablished EventKind = "established"
+	// EvTone is a key the caller pressed, with Graph's sequence id.
+	EvTone EventKind = "tone"
+	// EvDone says the operation ID finished: OK reports success, Result
+	// carries its outcome (a recording, an HTTP response, a sub-reason).
+	EvDone EventKind = "done"
+	// EvTimer says the timer ID fired.
+	EvTimer EventKind = "timer"
+	// EvHangup says the call ended outside the flow's control (the caller
+	// hung up, Graph dropped it); Reason says why.
+	EvHangup EventKind = "hangup"
+)
+
+// Event is one thing that happened to the call.
+type Event struct {
+	Kind   EventKind      `json:"kind"`
+	At     time.Time      `json:"at"`
+	ID     string         `json:"id,omitempty"`
+	Tone   string         `json:"tone,omitempty"` // 0-9, *, #, A-D
+	Seq    int64          `json:"seq,omitempty"`
+	OK     bool           `json:"ok,omitempty"`
+	Result map[string]any `json:"result,omitempty"`
+	Reason string         `json:"reason,omitempty"`
+}
+
+// CommandKind is what the host must do.
+type CommandKind string
+
+// The commands the interpreter gives.
+const (
+	CmdAnswer      CommandKind = "answer"      // answer, then report EvEstablished
+	CmdSubscribe   CommandKind = "subscribe"   // subscribe to tones
+	CmdPlay        CommandKind = "play"        // play Prompts; report EvDone ID
+	CmdCancelMedia CommandKind = "cancelMedia" // stop what is playing
+	CmdRecord      CommandKind = "record"      // record; report EvDone ID with the recording
+	CmdTimer       CommandKind = "timer"       // start timer ID for Delay
+	CmdCancelTimer CommandKind = "cancelTimer" // the timer ID is no longer needed
+	CmdHTTP        CommandKind = "http"        // make the request; report EvDone ID with {status, body, headers}
+	CmdTransfer    CommandKind = "transfer"    // transfer; report EvDone ID (OK false if refused)
+	CmdRedirect    CommandKind = "redirect"    // redirect the unanswered call
+	CmdReject      CommandKind = "reject"      // reject the unanswered call
+	CmdHangup      CommandKind = "hangup"      // end the call
+)
+
+// Command is one thing the host must do.
+type Command struct {
+	Kind    CommandKind    `json:"kind"`
+	ID      string         `json:"id,omitempty"` // operation or timer id; use it as Graph's clientContext
+	Prompts []Prompt       `json:"prompts,omitempty"`
+	BargeIn bool           `json:"barge_in,omitempty"`
+	Delay   time.Duration  `json:"delay,omitempty"`
+	Record  *dsl.Record    `json:"record,omitempty"`
+	HTTP    *Request       `json:"http,omitempty"`
+	Targets []dsl.Target   `json:"targets,omitempty"`
+	Timeout time.Duration  `json:"timeout,omitempty"`
+	Reason  string         `json:"reason,omitempty"`
+	Meta    map[string]any `json:"meta,omitempty"`
+}
+
+// Prompt is a prompt ready to play: a file, a URL, or text rendered to
+// speech in a locale and voice.
+type Prompt struct {
+	Name   string `json:"name"`
+	File   string `json:"file,omitempty"`
+	SHA256 string `json:"sha256,omitempty"`
+	URL    string `json:"url,omitempty"`
+	Text   string `json:"text,omitempty"`
+	Locale string `json:"locale,omitempty"`
+	Voice  string `json:"voice,omitempty"`
+}
+
+// Request is an http step's request with its templates filled in, except
+// the secrets, which the activity fills in so they never enter history.
+type Request struct {
+	Method  string            `json:"method"`
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    string            `json:"body,omitempty"`
+	Timeout time.Duration     `json:"timeout"`
+	Retries int               `json:"retries"`
+}
+
+// Entry is one line of a call's timeline, kept for the state query and
+// the transcript of flow tests.
+type Entry struct {
+	At     time.Time `json:"at"`
+	Step   string    `json:"step,omitempty"`
+	What   string    `json:"what"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// input is the state of a collect or menu step in progress.
+type input struct {
+	attempt   int
+	noInput   int // failed attempts without input (collect), or timeouts (menu)
+	noMatch   int // failed attempts with invalid input, or invalid keys (menu)
+	prompting bool
+	opID      string // the prompt being played
+	digits    string
+	active    bool // collecting digits (after the prompt phase)
+	timers    []string
+	swallow   time.Time // a terminator before this time is dropped (after max digits)
+}
+
+// frame is a running flow: the main flow, or a sub-flow and where to go
+// back to.
+type frame struct {
+	plan   *dsl.Plan
+	ret    string // step to continue at in the caller
+	into   string // caller variable receiving the return values
+	vars   map[string]any
+	called string // the step that called this sub-flow
+}
+
+// Machine interprets a Plan for one call.
+type Machine struct {
+	root      *dsl.Plan
+	call      map[string]string
+	evals     map[string]*evaluator
+	stack     []*frame
+	step      *dsl.Step
+	now       time.Time
+	started   time.Time
+	locale    string
+	buffer    []string // type-ahead: keys pressed and not yet consumed
+	lastSeq   int64
+	answered  bool
+	answering bool
+	waitOp    string // the operation the current step waits for
+	in        *input
+	seq       int
+	out       []Command
+	ended     bool
+	handling  bool // running the on_hangup handler
+	// a terminator pressed just after a max-length entry is dropped (§7)
+	swallowKeys  string
+	swallowUntil time.Time
+	reason       string
+	timeline     []Entry
+}
+
+// Call describes the call a Machine runs for, as the built-in call map
+// exposes it.
+type Call struct {
+	ID     string
+	Caller string
+	Callee string
+	Route  string
+}
+
+// NewMachine prepares a Machine for a Plan and a call.
+func NewMachine(plan *dsl.Plan, c Call) (*Machine, error) {
+	m := &Machine{root: plan, evals: map[string]*evaluator{}, locale: plan.Defaults.Locale,
+		call: map[string]string{"id": c.ID, "caller": c.Caller, "callee": c.Callee, "route": c.Route, "flow": plan.Flow, "version": plan.Version}}
+	f, err := m.newFrame(plan, nil)
+	if err != nil {
+		return nil, err
+	}
+	m.stack = []*frame{f}
+	return m, nil
+}
+
+func (m *Machine) newFrame(plan *dsl.Plan, params map[string]any) (*frame, error) {
+	if _, ok := m.evals[plan.Flow]; !ok {
+		ev, err := newEvaluator(plan.Vars)
+		if err != nil {
+			return nil, fmt.Errorf("flow %s: %w", plan.Flow, err)
+		}
+		m.evals[plan.Flow] = ev
+	}
+	vars := map[string]any{}
+	for _, v := range plan.Vars {
+		vars[v.Name] = zero(v.Type)
+		if len(v.Default) > 0 {
+			if d, err := decodeDefault(v); err == nil {
+				vars[v.Name] = d
+			}
+		}
+		if p, ok := params[v.Name]; ok {
+			vars[v.Name] = coerce(v.Type, p)
+		}
+	}
+	return &frame{plan: plan, vars: vars}, nil
+}
+
+func (m *Machine) top() *frame { return m.stack[len(m.stack)-1] }
+
+// Ended reports whether the flow has finished; Reason says how.
+func (m *Machine) Ended() bool { return m.ended }
+
+// Reason is how the call ended: hangup (the flow hung up), caller_hangup,
+// transfer, redirect, reject, max_duration or error.
+func (m *Machine) Reason() string { return m.reason }
+
+// Step is the id of the step running, "" when none.
+func (m *Machine) Step() string {
+	if m.step == nil {
+		return ""
+	}
+	return m.step.ID
+}
+
+// Timeline is what happened so far.
+func (m *Machine) Timeline() []Entry { return m.timeline }
+
+// Vars returns the main flow's variables, with sensitive ones masked.
+func (m *Machine) Vars() map[string]any {
+	out := map[string]any{}
+	f := m.stack[0]
+	for _, v := range f.plan.Vars {
+		if v.Sensitive {
+			out[v.Name] = "***"
+			continue
+		}
+		out[v.Name] = f.vars[v.Name]
+	}
+	out["locale"] = m.locale
+	return out
+}
+
+// Var returns a variable of the main flow, unmasked (for tests).
+func (m *Machine) Var(name string) any { return m.stack[0].vars[name] }
+
+func (m *Machine) log(what, format string, args ...any) {
+	m.timeline = append(m.timeline, Entry{At: m.now, Step: m.Step(), What: what, Detail: fmt.Sprintf(format, args...)})
+}
+
+func (m *Machine) emit(c Command) { m.out = append(m.out, c) }
+
+func (m *Machine) newID(kind string) string {
+	m.seq++
+	return m.call["id"] + ":" + kind + ":" + strconv.Itoa(m.seq)
+}
+
+// Handle processes one event and returns the commands to carry out, in
+// order.
+func (m *Machine) Handle(ev Event) []Command {
+	m.out = nil
+	if !ev.At.IsZero() {
+		m.now = ev.At
+	}
+	if m.ended {
+		return nil
+	}
+	switch ev.Kind {
+	case EvStart:
+		m.started = m.now
+		m.emit(Command{Kind: CmdTimer, ID: "max_call_duration", Delay: m.root.Defaults.MaxCallDuration.D()})
+		m.log("start", "flow %s %s", m.root.Flow, m.root.Version)
+		m.enter(m.root.Start)
+	case EvEstablished:
+		if m.answering {
+			m.answering = false
+			m.answered = true
+			m.log("answered", "")
+			m.run()
+		}
+	case EvTone:
+		m.tone(ev)
+	case EvDone:
+		m.done(ev)
+	case EvTimer:
+		if ev.ID == "max_call_duration" {
+			m.log("max_call_duration", "reached after %s", m.root.Defaults.MaxCallDuration.D())
+			if m.answered {
+				m.emit(Command{Kind: CmdCancelMedia})
+			}
+			m.emit(Command{Kind: CmdHangup})
+			m.finish("max_duration")
+			return m.out
+		}
+		m.timer(ev.ID)
+	case EvHangup:
+		m.log("hangup", "%s", ev.Reason)
+		m.finish("caller_hangup")
+	}
+	return m.out
+}
+
+// finish ends the flow and runs the hang-up handler of the main flow once.
+func (m *Machine) finish(reason string) {
+	if m.handling {
+		m.ended = true
+		return
+	}
+	m.reason = reason
+	m.call["end_reason"] = reason
+	m.in = nil
+	m.waitOp = ""
+	main := m.stack[0]
+	if main.plan.OnHangup == "" {
+		m.step = nil
+		m.ended = true
+		m.log("end", "%s", reason)
+		return
+	}
+	m.handling = true
+	m.stack = m.stack[:1]
+	m.log("on_hangup", "%s", reason)
+	m.enter(main.plan.OnHangup)
+}
+
+// enter starts a step of the current flow; "" ends the flow.
+func (m *Machine) enter(id string) {
+	f := m.top()
+	if id == "" {
+		m.endOfFlow(nil)
+		return
+	}
+	m.step = f.plan.Step(id)
+	if m.step == nil {
+		m.fail(fmt.Errorf("no step %q in flow %s", id, f.plan.Flow))
+		return
+	}
+	m.run()
+}
+
+// needsAnswer reports whether the current step needs the call answered.
+func (m *Machine) needsAnswer() bool {
+	s := m.step
+	switch s.Kind {
+	case dsl.KindPlay, dsl.KindCollect, dsl.KindMenu, dsl.KindRecord, dsl.KindTransfer:
+		return true
+	case dsl.KindHTTP:
+		return len(s.HTTP.Filler) > 0
+	}
+	return false
+}
+
+// run executes the current step, following steps that finish at once.
+func (m *Machine) run() {
+	for guard := 0; m.step != nil && !m.ended; guard++ {
+		if guard > 10000 {
+			m.fail(fmt.Errorf("step %s: more than 10000 steps without waiting", m.step.ID))
+			return
+		}
+		if !m.handling && !m.answered && m.needsAnswer() {
+			if !m.answering {
+				m.answering = true
+				m.emit(Command{Kind: CmdAnswer, Prompts: m.prefetch()})
+				m.emit(Command{Kind: CmdSubscribe})
+			}
+			return
+		}
+		next, wait := m.exec()
+		if wait {
+			return
+		}
+		if next == "\x00end" {
+			return
+		}
+		m.step = m.top().plan.Step(next)
+		if next == "" {
+			m.step = nil
+			m.endOfFlow(nil)
+		}
+	}
+}
+
+// prefetch lists the file and URL prompts of the main flow, for Graph to
+// fetch while answering.
+func (m *Machine) prefetch() []Prompt {
+	var out []Prompt
+	for _, name := range sortedKeys(m.root.Prompts) {
+		p := m.root.Prompts[name]
+		if p.File != "" || p.URL != "" {
+			out = append(out, Prompt{Name: name, File: p.File, SHA256: p.SHA256, URL: p.URL})
+		}
+	}
+	return out
+}
+
+// exec runs the current step. It returns the next step, or wait true when
+// the step waits for an event.
+func (m *Machine) exec() (next string, wait bool) {
+	s := m.step
+	f := m.top()
+	m.log("step", "%s", s.Kind)
+	switch s.Kind {
+	case dsl.KindPlay:
+		m.waitOp = m.newID("play")
+		m.emit(Command{Kind: CmdPlay, ID: m.waitOp, Prompts: m.prompts(s.Play.Prompts), BargeIn: s.Play.BargeIn})
+		return "", true
+	case dsl.KindCollect, dsl.KindMenu:
+		m.in = &input{attempt: 1}
+		if m.typeAhead() == "flush" {
+			m.flush()
+		}
+		m.startAttempt(nil)
+		return "", true // the input logic moves on by itself, even at once on type-ahead
+	case dsl.KindRecord:
+		m.waitOp = m.newID("record")
+		var pr []Prompt
+		if s.Record.Prompt != "" {
+			pr = m.prompts([]string{s.Record.Prompt})
+		}
+		m.emit(Command{Kind: CmdRecord, ID: m.waitOp, Prompts: pr, Record: s.Record})
+		return "", true
+	case dsl.KindSet:
+		for _, a := range s.Set {
+			v, err := m.eval(a.Expr)
+			if err != nil {
+				// The variable keeps its value; the call goes on (§7).
+				m.log("error", "set %s: %v", a.Name, err)
+				continue
+			}
+			if a.Name == "locale" {
+				m.locale = format(v)
+				continue
+			}
+			f.vars[a.Name] = coerce(varType(f.plan, a.Name), v)
+		}
+		return s.Next, false
+	case dsl.KindSwitch:
+		for _, c := range s.Switch.Cases {
+			v, err := m.eval(c.When)
+			if err != nil {
+				// A condition that can't be evaluated (a missing map key,
+				// say) is false; the call goes on (§7).
+				m.log("error", "case %s: %v", c.When, err)
+				continue
+			}
+			if b, _ := v.(bool); b {
+				m.log("switch", "%s", c.When)
+				return c.Goto, false
+			}
+		}
+		return s.Switch.Default, false
+	case dsl.KindHTTP:
+		req, err := m.request(s.HTTP)
+		if err != nil {
+			return m.failStep(err)
+		}
+		m.waitOp = m.newID("http")
+		m.emit(Command{Kind: CmdHTTP, ID: m.waitOp, HTTP: req})
+		if len(s.HTTP.Filler) > 0 {
+			m.emit(Command{Kind: CmdTimer, ID: m.waitOp + ":filler", Delay: s.HTTP.FillerAfter.D()})
+		}
+		return "", true
+	case dsl.KindTransfer:
+		m.waitOp = m.newID("transfer")
+		m.emit(Command{Kind: CmdTransfer, ID: m.waitOp, Targets: []dsl.Target{s.Transfer.Target}})
+		return "", true
+	case dsl.KindRedirect:
+		m.emit(Command{Kind: CmdRedirect, Targets: s.Redirect.Targets, Timeout: s.Redirect.Timeout.D()})
+		m.finish("redirect")
+		return "\x00end", false
+	case dsl.KindReject:
+		m.emit(Command{Kind: CmdReject, Reason: s.Reject.Reason})
+		m.finish("reject")
+		return "\x00end", false
+	case dsl.KindHangup:
+		if m.handling {
+			m.ended = true
+			m.log("end", "%s", m.reason)
+			return "\x00end", false
+		}
+		m.emit(Command{Kind: CmdHangup})
+		m.finish("hangup")
+		return "\x00end", false
+	case dsl.KindGoto:
+		return s.Next, false
+	case dsl.KindSubflow:
+		sub := m.root.Subflows[s.Subflow.Flow]
+		if sub == nil {
+			return m.failStep(fmt.Errorf("sub-flow %s is not in the plan", s.Subflow.Flow))
+		}
+		params := map[string]any{}
+		for _, a := range s.Subflow.Params {
+			v, err := m.eval(a.Expr)
+			if err != nil {
+				return m.failStep(err)
+			}
+			params[a.Name] = v
+		}
+		nf, err := m.newFrame(sub, params)
+		if err != nil {
+			return m.failStep(err)
+		}
+		nf.ret, nf.into, nf.called = s.Next, s.Subflow.Into, s.ID
+		m.stack = append(m.stack, nf)
+		m.log("subflow", "%s", sub.Flow)
+		return sub.Start, false
+	case dsl.KindReturn:
+		vals := map[string]any{}
+		for _, a := range s.Return {
+			v, err := m.eval(a.Expr)
+			if err != nil {
+				return m.failStep(err)
+			}
+			vals[a.Name] = v
+		}
+		return m.endOfFlow(vals), false
+	case dsl.KindHours:
+		return m.hours(s.Hours), false
+	}
+	return m.failStep(fmt.Errorf("unknown step kind %q", s.Kind))
+}
+
+// endOfFlow returns from a sub-flow (to the step after its caller), or
+// ends the main flow, which hangs up.
+func (m *Machine) endOfFlow(vals map[string]any) string {
+	if len(m.stack) > 1 {
+		f := m.top()
+		m.stack = m.stack[:len(m.stack)-1]
+		if f.into != "" {
+			if vals == nil {
+				vals = map[string]any{}
+			}
+			m.top().vars[f.into] = vals
+		}
+		m.log("return", "from %s", f.plan.Flow)
+		if f.ret == "" {
+			m.step = nil
+			return m.endOfFlow(nil)
+		}
+		return f.ret
+	}
+	if m.handling {
+		m.ended = true
+		m.step = nil
+		m.log("end", "%s", m.reason)
+		return "\x00end"
+	}
+	m.emit(Command{Kind: CmdHangup})
+	m.finish("hangup")
+	return "\x00end"
+}
+
+// failStep handles a runtime error in a step: the call can't go on safely,
+// so it ends (and the hang-up handler runs).
+func (m *Machine) failStep(err error) (string, bool) {
+	m.fail(err)
+	return "\x00end", false
+}
+
+func (m *Machine) fail(err error) {
+	m.log("error", "%v", err)
+	if m.handling {
+		m.ended = true
+		return
+	}
+	m.emit(Command{Kind: CmdHangup})
+	m.finish("error")
+}
+
+func varType(p *dsl.Plan, name string) dsl.VarType {
+	for _, v := range p.Vars {
+		if v.Name == name {
+			return v.Type
+		}
+	}
+	return ""
+}
+
+// activation is what expressions can read.
+func (m *Machine) activation() map[string]any {
+	f := m.top()
+	act := make(map[string]any, len(f.vars)+3)
+	for k, v := range f.vars { //workflowcheck:ignore building a map from a map; order does not matter
+		act[k] = v
+	}
+	act["call"] = m.call
+	act["now"] = m.now
+	act["locale"] = m.locale
+	return act
+}
+
+func (m *Machine) eval(src string) (any, error) {
+	return m.evals[m.top().plan.Flow].eval(src, m.activation())
+}
+
+// prompts resolves prompt names in the current flow: the variant for the
+// call's locale, and say text rendered.
+func (m *Machine) prompts(names []string) []Prompt {
+	f := m.top()
+	var out []Prompt
+	for _, n := range names {
+		p, ok := f.plan.Prompts[n]
+		if !ok {
+			continue
+		}
+		loc := p.Locale
+		if v, ok := p.Locales[m.locale]; ok {
+			p, loc = v, m.locale
+		}
+		if loc == "" {
+			loc = m.locale
+		}
+		voice := p.Voice
+		if voice == "" {
+			voice = f.plan.Defaults.Voice
+		}
+		r := Prompt{Name: n, File: p.File, SHA256: p.SHA256, URL: p.URL, Locale: loc}
+		if len(p.Say) > 0 {
+			text, err := m.evals[f.plan.Flow].render(p.Say, m.activation())
+			if err != nil {
+				m.log("error", "prompt %s: %v", n, err)
+				continue
+			}
+			r.Text, r.Voice = text, voice
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (m *Machine) request(h *dsl.HTTP) (*Request, error) {
+	ev := m.evals[m.top().plan.Flow]
+	act := m.activation()
+	// Secrets stay as {{secrets.NAME}} for the activity to fill in.
+	fill := func(t dsl.Template) (string, error) {
+		var b strings.Builder
+		for _, p := range t {
+			switch {
+			case p.Expr == "":
+				b.WriteString(p.Text)
+			case strings.Contains(p.Expr, "secrets"):
+				b.WriteString("{{" + p.Expr + "}}")
+			default:
+				v, err := ev.eval(p.Expr, act)
+				if err != nil {
+					return "", err
+				}
+				b.WriteString(format(v))
+			}
+		}
+		return b.String(), nil
+	}
+	r := &Request{Method: h.Method, Timeout: h.Timeout.D(), Retries: h.Retries, Headers: map[string]string{}}
+	var err error
+	if r.URL, err = fill(h.URL); err != nil {
+		return nil, err
+	}
+	for _, hd := range h.Headers {
+		if r.Headers[hd.Name], err = fill(hd.Value); err != nil {
+			return nil, err
+		}
+	}
+	if r.Body, err = fill(h.Body); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// hours picks the branch of an hours step for the current time.
+func (m *Machine) hours(h *dsl.Hours) string {
+	sc := m.top().plan.Schedules[h.Schedule]
+	loc, err := time.LoadLocation(sc.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	t := m.now.In(loc)
+	minute := t.Hour()*60 + t.Minute()
+	in := func(ivs []dsl.Interval) bool {
+		return slices.ContainsFunc(ivs, func(iv dsl.Interval) bool { return minute >= iv.From && minute < iv.To })
+	}
+	date := t.Format(time.DateOnly)
+	for _, hol := range sc.Holidays {
+		if hol.Date != date {
+			continue
+		}
+		if in(hol.Hours) {
+			return h.Open
+		}
+		if h.Holiday != "" {
+			return h.Holiday
+		}
+		return h.Closed
+	}
+	if in(sc.Weekly[t.Weekday()]) {
+		return h.Open
+	}
+	return h.Closed
+}
+
+// done handles a finished operation.
+func (m *Machine) done(ev Event) {
+	if m.in != nil && ev.ID == m.in.opID {
+		m.promptDone()
+		return
+	}
+	if ev.ID != m.waitOp || m.step == nil {
+		return // a late completion of something already left behind
+	}
+	s := m.step
+	m.waitOp = ""
+	f := m.top()
+	var next string
+	switch s.Kind {
+	case dsl.KindPlay:
+		next = s.Next
+	case dsl.KindRecord:
+		res := ev.Result
+		if res == nil {
+			res = map[string]any{}
+		}
+		f.vars[s.Record.Into] = res
+		reason, _ := res["status"].(string)
+		m.log("recorded", "%s", reason)
+		next = s.Next
+		if reason == "silence" && s.Record.OnSilence != "" {
+			next = s.Record.OnSilence
+		}
+	case dsl.KindHTTP:
+		m.emit(Command{Kind: CmdCancelTimer, ID: ev.ID + ":filler"})
+		if s.HTTP.Into != "" {
+			f.vars[s.HTTP.Into] = orEmpty(ev.Result)
+		}
+		next = s.Next
+		if !ev.OK {
+			m.log("http", "failed: %v", ev.Result["status"])
+			next = s.HTTP.OnError
+		}
+	case dsl.KindTransfer:
+		if ev.OK {
+			m.log("transfer", "accepted")
+			m.finish("transfer")
+			return
+		}
+		m.log("transfer", "failed")
+		next = s.Transfer.OnFailure
+	default:
+		return
+	}
+	m.goTo(next)
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+// goTo continues at a step of the current flow.
+func (m *Machine) goTo(id string) {
+	if id == "" {
+		m.step = nil
+		m.endOfFlow(nil)
+		return
+	}
+	m.enter(id)
+}
+
+// timer handles a timer that fired.
+func (m *Machine) timer(id string) {
+	if m.step != nil && m.step.Kind == dsl.KindHTTP && id == m.waitOp+":filler" {
+		m.log("filler", "the request is slow")
+		m.emit(Command{Kind: CmdPlay, ID: m.newID("filler"), Prompts: m.prompts(m.step.HTTP.Filler), BargeIn: false})
+		return
+	}
+	if m.in == nil || !slices.Contains(m.in.timers, id) {
+		return // cancelled
+	}
+	switch {
+	case strings.HasSuffix(id, ":first"):
+		m.log("timeout", "no first digit")
+		m.endInput(true)
+	case strings.HasSuffix(id, ":inter"), strings.HasSuffix(id, ":overall"):
+		m.log("timeout", "%s", id[strings.LastIndexByte(id, ':')+1:])
+		m.endInput(m.in.digits == "")
+	}
+}
+
+// sortedKeys returns a map's keys in order.
+func sortedKeys[V any](mp map[string]V) []string {
+	keys := make([]string, 0, len(mp))
+	for k := range mp { //workflowcheck:ignore the keys are sorted before use
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func decodeDefault(v dsl.Var) (any, error) {
+	s := strings.TrimSpace(string(v.Default))
+	switch v.Type {
+	case dsl.TypeInt:
+		return strconv.ParseInt(s, 10, 64)
+	case dsl.TypeDouble:
+		return strconv.ParseFloat(s, 64)
+	case dsl.TypeBool:
+		return strconv.ParseBool(s)
+	case dsl.TypeString:
+		return strconv.Unquote(s)
+	}
+	return zero(v.Type), nil
+}
+
+// patternOK reports whether digits match a collect's pattern, anchored.
+func patternOK(pattern, digits string) bool {
+	if pattern == "" {
+		return true
+	}
+	re, err := regexp.Compile("^(?:" + pattern + ")$")
+	return err == nil && re.MatchString(digits)
+}
