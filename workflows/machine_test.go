@@ -121,7 +121,7 @@ func TestCollectDigitAtTheTimeout(t *testing.T) {
 
 func TestCollectInvalidThenValid(t *testing.T) {
 	s := simulate(t, collectFlow, SimConfig{}, func(s *Sim) {
-		s.Press(3*time.Second, "12#")   // too short: no match
+		s.Press(3*time.Second, "12#")    // too short: no match
 		s.Press(10*time.Second, "1234#") // during the reprompt: barge-in
 	})
 	if got := s.Machine().Var("acct"); got != "1234" {
