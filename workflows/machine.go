@@ -586,7 +586,8 @@ func varType(p *dsl.Plan, name string) dsl.VarType {
 func (m *Machine) activation() map[string]any {
 	f := m.top()
 	act := make(map[string]any, len(f.vars)+3)
-	for k, v := range f.vars { //workflowcheck:ignore building a map from a map; order does not matter
+	//workflowcheck:ignore building a map from a map: order does not matter
+	for k, v := range f.vars {
 		act[k] = v
 	}
 	act["call"] = m.call
@@ -795,7 +796,8 @@ func (m *Machine) timer(id string) {
 // sortedKeys returns a map's keys in order.
 func sortedKeys[V any](mp map[string]V) []string {
 	keys := make([]string, 0, len(mp))
-	for k := range mp { //workflowcheck:ignore the keys are sorted before use
+	//workflowcheck:ignore the keys are sorted before use
+	for k := range mp {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)

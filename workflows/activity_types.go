@@ -1,0 +1,129 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/ivrflow/ivrflow/dsl"
+)
+
+// Activity names. They are stored in every call's history: never rename
+// one once it has shipped.
+const (
+	ActAnswer        = "Answer"
+	ActSubscribe     = "SubscribeToTone"
+	ActPlay          = "PlayPrompt"
+	ActCancelMedia   = "CancelMediaProcessing"
+	ActRecord        = "RecordResponse"
+	ActDownload      = "DownloadRecording"
+	ActTransfer      = "Transfer"
+	ActRedirect      = "Redirect"
+	ActReject        = "Reject"
+	ActHangup        = "Hangup"
+	ActKeepAlive     = "KeepAlive"
+	ActHTTP          = "HTTPRequest"
+	TaskQueue        = "ivrflow"
+	SignalGraph      = "graph"
+	QueryState       = "state"
+	WorkflowCall     = "CallWorkflow"
+	defaultKeepAlive = 10 * time.Minute
+)
+
+// CallInput starts a CallWorkflow: the call and the Plan it keeps for its
+// whole life.
+type CallInput struct {
+	CallID string    `json:"call_id"`
+	Caller string    `json:"caller,omitempty"`
+	Callee string    `json:"callee,omitempty"`
+	Route  string    `json:"route,omitempty"`
+	Plan   *dsl.Plan `json:"plan"`
+	// KeepAlive is how often Graph's keepAlive is sent; default 10 min
+	// (Graph ends a call after 45 min without one).
+	KeepAlive time.Duration `json:"keep_alive,omitempty"`
+	// Incoming carries the first notification when the workflow is started
+	// by it.
+	Incoming *Notification `json:"incoming,omitempty"`
+}
+
+// CallResult is how a call ended.
+type CallResult struct {
+	Reason string         `json:"reason"`
+	Vars   map[string]any `json:"vars,omitempty"`
+}
+
+// Notification is a Graph notification boiled down to what a call
+// workflow needs; the webhook converts each commsNotification into one.
+type Notification struct {
+	// ID identifies the notification for de-duplication (Graph delivers
+	// at least once).
+	ID string `json:"id"`
+	// Kind is "call" (the call changed: State, Tone) or "operation" (an
+	// operation finished: ClientContext, Status).
+	Kind  string `json:"kind"`
+	State string `json:"state,omitempty"`
+	// Tone is the key (0-9, *, #, A-D) and Seq its sequenceId.
+	Tone string `json:"tone,omitempty"`
+	Seq  int64  `json:"seq,omitempty"`
+	// Deleted is true for changeType deleted.
+	Deleted           bool   `json:"deleted,omitempty"`
+	ClientContext     string `json:"client_context,omitempty"`
+	Status            string `json:"status,omitempty"`
+	Code              int    `json:"code,omitempty"`
+	Subcode           int    `json:"subcode,omitempty"`
+	Message           string `json:"message,omitempty"`
+	RecordingLocation string `json:"recording_location,omitempty"`
+	RecordingToken    string `json:"recording_token,omitempty"`
+	CompletionReason  string `json:"completion_reason,omitempty"`
+}
+
+// AnswerInput answers a call, prefetching file and URL prompts.
+type AnswerInput struct {
+	CallID   string   `json:"call_id"`
+	Prefetch []Prompt `json:"prefetch,omitempty"`
+}
+
+// MediaInput plays prompts, cancels media or records; ClientContext is the
+// interpreter's operation id, echoed in the completion.
+type MediaInput struct {
+	CallID        string      `json:"call_id"`
+	ClientContext string      `json:"client_context,omitempty"`
+	Prompts       []Prompt    `json:"prompts,omitempty"`
+	Record        *dsl.Record `json:"record,omitempty"`
+}
+
+// DownloadInput fetches a finished recording into the recording store.
+type DownloadInput struct {
+	CallID   string `json:"call_id"`
+	Step     string `json:"step"`
+	Location string `json:"location"`
+	Token    string `json:"token"`
+}
+
+// DownloadOutput says where the recording was stored.
+type DownloadOutput struct {
+	URI      string  `json:"uri"`
+	Bytes    int64   `json:"bytes"`
+	Duration float64 `json:"duration_s"`
+}
+
+// ControlInput acts on the call as a whole.
+type ControlInput struct {
+	CallID  string        `json:"call_id"`
+	Targets []dsl.Target  `json:"targets,omitempty"`
+	Timeout time.Duration `json:"timeout,omitempty"`
+	Reason  string        `json:"reason,omitempty"`
+}
+
+// HTTPInput is a data dip; the activity fills in the secrets.
+type HTTPInput struct {
+	CallID  string   `json:"call_id"`
+	Request *Request `json:"request"`
+}
+
+// HTTPOutput is the response, or the failure.
+type HTTPOutput struct {
+	OK     bool              `json:"ok"`
+	Status int               `json:"status"`
+	Body   any               `json:"body,omitempty"`
+	Header map[string]string `json:"headers,omitempty"`
+	Error  string            `json:"error,omitempty"`
+}

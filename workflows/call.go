@@ -1,0 +1,348 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// CallWorkflow runs one call: it interprets the call's Plan with a Machine,
+// carries out the Machine's commands as activities and durable timers, and
+// feeds it the Graph notifications the webhook signals in. Everything that
+// decides what the call does lives in the Machine; this function only
+// connects it to Temporal.
+func CallWorkflow(ctx workflow.Context, in CallInput) (*CallResult, error) {
+	if in.Plan == nil {
+		return nil, temporal.NewNonRetryableApplicationError("call input has no plan", "BadInput", nil)
+	}
+	m, err := NewMachine(in.Plan, Call{ID: in.CallID, Caller: in.Caller, Callee: in.Callee, Route: in.Route})
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadPlan", err)
+	}
+	if in.KeepAlive <= 0 {
+		in.KeepAlive = defaultKeepAlive
+	}
+	s := &shell{ctx: ctx, in: in, m: m, timers: map[string]workflow.CancelFunc{}, seen: map[string]bool{},
+		records: map[string]string{}}
+	if err := workflow.SetQueryHandler(ctx, QueryState, s.state); err != nil {
+		return nil, err
+	}
+	s.handle(Event{Kind: EvStart})
+	if in.Incoming != nil {
+		s.notify(*in.Incoming)
+	}
+	sig := workflow.GetSignalChannel(ctx, SignalGraph)
+	for !m.Ended() {
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(sig, func(c workflow.ReceiveChannel, _ bool) {
+			var n Notification
+			c.Receive(ctx, &n)
+			s.notify(n)
+		})
+		for _, p := range s.pending {
+			sel.AddFuture(p.f, s.resolve(p))
+		}
+		sel.Select(ctx)
+	}
+	// Let the last commands (the hang-up, the handler's requests) finish.
+	for _, p := range s.pending {
+		if p.timer == "" {
+			_ = p.f.Get(ctx, nil)
+		}
+	}
+	return &CallResult{Reason: m.Reason(), Vars: m.Vars()}, nil
+}
+
+// pendingFuture is an activity or timer the workflow waits for.
+type pendingFuture struct {
+	f     workflow.Future
+	timer string // the timer id, for timers
+	then  func(workflow.Future)
+	done  bool
+}
+
+// shell connects a Machine to Temporal.
+type shell struct {
+	ctx         workflow.Context
+	in          CallInput
+	m           *Machine
+	pending     []*pendingFuture
+	timers      map[string]workflow.CancelFunc
+	seen        map[string]bool
+	records     map[string]string // record operation id → step id
+	established bool
+	terminated  bool
+	transfer    string // the transfer operation in progress
+}
+
+func (s *shell) resolve(p *pendingFuture) func(workflow.Future) {
+	return func(f workflow.Future) {
+		p.done = true
+		s.prune()
+		p.then(f)
+	}
+}
+
+func (s *shell) prune() {
+	kept := s.pending[:0]
+	for _, p := range s.pending {
+		if !p.done {
+			kept = append(kept, p)
+		}
+	}
+	s.pending = kept
+}
+
+// handle feeds an event to the Machine and carries out its commands.
+func (s *shell) handle(ev Event) {
+	ev.At = workflow.Now(s.ctx)
+	for _, c := range s.m.Handle(ev) {
+		s.do(c)
+	}
+}
+
+// activityOptions for Graph call control: short, bounded retries; 4xx
+// errors are not retried (the activities mark them non-retryable).
+func (s *shell) activity(name string) workflow.Context {
+	return workflow.WithActivityOptions(s.ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    10 * time.Second,
+		ScheduleToCloseTimeout: 30 * time.Second,
+		Summary:                name,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2,
+			MaximumInterval: 2 * time.Second, MaximumAttempts: 4,
+		},
+	})
+}
+
+// run starts an activity; then (if set) gets its future when it finishes.
+func (s *shell) run(name, summary string, arg any, then func(workflow.Future)) {
+	f := workflow.ExecuteActivity(s.activity(summary), name, arg)
+	if then == nil {
+		then = func(f workflow.Future) {
+			if err := f.Get(s.ctx, nil); err != nil {
+				workflow.GetLogger(s.ctx).Warn("activity failed", "activity", name, "error", err)
+			}
+		}
+	}
+	s.pending = append(s.pending, &pendingFuture{f: f, then: then})
+}
+
+// done reports an operation finished, unless the activity that started it
+// failed (then it finished, unsuccessfully).
+func (s *shell) doneOnFailure(id string) func(workflow.Future) {
+	return func(f workflow.Future) {
+		if err := f.Get(s.ctx, nil); err != nil {
+			workflow.GetLogger(s.ctx).Warn("media operation failed", "id", id, "error", err)
+			s.handle(Event{Kind: EvDone, ID: id, OK: false, Result: map[string]any{"status": "failed", "error": err.Error()}})
+		}
+	}
+}
+
+// do carries out one command.
+func (s *shell) do(c Command) {
+	id := s.in.CallID
+	switch c.Kind {
+	case CmdAnswer:
+		s.run(ActAnswer, "answer", AnswerInput{CallID: id, Prefetch: c.Prompts}, nil)
+	case CmdSubscribe:
+		s.run(ActSubscribe, "subscribe to tones", MediaInput{CallID: id}, nil)
+	case CmdPlay:
+		s.run(ActPlay, fmt.Sprintf("play %d prompt(s)", len(c.Prompts)), MediaInput{CallID: id, ClientContext: c.ID, Prompts: c.Prompts}, s.doneOnFailure(c.ID))
+	case CmdCancelMedia:
+		s.run(ActCancelMedia, "cancel media", MediaInput{CallID: id}, nil)
+	case CmdRecord:
+		s.records[c.ID] = s.m.Step()
+		s.run(ActRecord, "record", MediaInput{CallID: id, ClientContext: c.ID, Prompts: c.Prompts, Record: c.Record}, s.doneOnFailure(c.ID))
+	case CmdTimer:
+		tctx, cancel := workflow.WithCancel(s.ctx)
+		s.timers[c.ID] = cancel
+		timerID := c.ID
+		f := workflow.NewTimer(tctx, c.Delay)
+		s.pending = append(s.pending, &pendingFuture{f: f, timer: timerID, then: func(f workflow.Future) {
+			delete(s.timers, timerID)
+			if f.Get(s.ctx, nil) == nil {
+				s.handle(Event{Kind: EvTimer, ID: timerID})
+			}
+		}})
+	case CmdCancelTimer:
+		if cancel, ok := s.timers[c.ID]; ok {
+			cancel()
+			delete(s.timers, c.ID)
+			for _, p := range s.pending {
+				if p.timer == c.ID {
+					p.done = true
+				}
+			}
+			s.prune()
+		}
+	case CmdHTTP:
+		opID := c.ID
+		actx := workflow.WithActivityOptions(s.ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: c.HTTP.Timeout + time.Second,
+			Summary:             c.HTTP.Method + " " + c.HTTP.URL,
+			RetryPolicy: &temporal.RetryPolicy{
+				InitialInterval: 500 * time.Millisecond, BackoffCoefficient: 2,
+				MaximumInterval: 5 * time.Second, MaximumAttempts: int32(c.HTTP.Retries + 1),
+			},
+		})
+		f := workflow.ExecuteActivity(actx, ActHTTP, HTTPInput{CallID: id, Request: c.HTTP})
+		s.pending = append(s.pending, &pendingFuture{f: f, then: func(f workflow.Future) {
+			var out HTTPOutput
+			err := f.Get(s.ctx, &out)
+			var appErr *temporal.ApplicationError
+			if err != nil && errors.As(err, &appErr) && appErr.HasDetails() {
+				_ = appErr.Details(&out)
+			}
+			res := map[string]any{"status": int64(out.Status), "body": out.Body, "headers": out.Header}
+			if err != nil && out.Error == "" {
+				res["error"] = err.Error()
+			}
+			s.handle(Event{Kind: EvDone, ID: opID, OK: err == nil && out.OK, Result: res})
+		}})
+	case CmdTransfer:
+		s.transfer = c.ID
+		opID := c.ID
+		s.run(ActTransfer, "transfer", ControlInput{CallID: id, Targets: c.Targets}, func(f workflow.Future) {
+			if err := f.Get(s.ctx, nil); err != nil && s.transfer == opID {
+				s.transfer = ""
+				s.handle(Event{Kind: EvDone, ID: opID, OK: false})
+			}
+		})
+	case CmdRedirect:
+		s.run(ActRedirect, "redirect", ControlInput{CallID: id, Targets: c.Targets, Timeout: c.Timeout}, nil)
+	case CmdReject:
+		s.run(ActReject, "reject", ControlInput{CallID: id, Reason: c.Reason}, nil)
+	case CmdHangup:
+		if !s.terminated {
+			s.run(ActHangup, "hang up", ControlInput{CallID: id}, nil)
+		}
+	}
+}
+
+// notify turns a Graph notification into interpreter events.
+func (s *shell) notify(n Notification) {
+	if n.ID != "" {
+		if s.seen[n.ID] {
+			return // a duplicate delivery
+		}
+		s.seen[n.ID] = true
+	}
+	if n.Kind == "operation" {
+		s.operation(n)
+		return
+	}
+	if s.terminated {
+		return // terminal states are sticky: late notifications change nothing
+	}
+	if n.Tone != "" {
+		s.handle(Event{Kind: EvTone, Tone: n.Tone, Seq: n.Seq})
+		return
+	}
+	switch n.State {
+	case "established":
+		if s.transfer != "" && n.Code >= 400 {
+			op := s.transfer
+			s.transfer = ""
+			s.handle(Event{Kind: EvDone, ID: op, OK: false})
+			return
+		}
+		if !s.established {
+			s.established = true
+			s.keepAlive()
+			s.handle(Event{Kind: EvEstablished})
+		}
+	case "transferAccepted":
+		if s.transfer != "" {
+			op := s.transfer
+			s.transfer = ""
+			s.handle(Event{Kind: EvDone, ID: op, OK: true})
+		}
+	case "terminated":
+		s.terminated = true
+		if s.transfer != "" {
+			op := s.transfer
+			s.transfer = ""
+			s.handle(Event{Kind: EvDone, ID: op, OK: true})
+			return
+		}
+		s.handle(Event{Kind: EvHangup, Reason: fmt.Sprintf("%d/%d %s", n.Code, n.Subcode, n.Message)})
+	}
+}
+
+// operation handles a finished Graph operation.
+func (s *shell) operation(n Notification) {
+	id := n.ClientContext
+	step, isRecord := s.records[id]
+	if !isRecord {
+		s.handle(Event{Kind: EvDone, ID: id, OK: n.Status == "completed"})
+		return
+	}
+	delete(s.records, id)
+	status := recordStatus(n)
+	if n.Status != "completed" || n.RecordingLocation == "" {
+		s.handle(Event{Kind: EvDone, ID: id, OK: status == "silence", Result: map[string]any{"status": status}})
+		return
+	}
+	// Download at once: Graph discards recordings shortly after the call.
+	s.run(ActDownload, "download recording", DownloadInput{CallID: s.in.CallID, Step: step, Location: n.RecordingLocation, Token: n.RecordingToken},
+		func(f workflow.Future) {
+			var out DownloadOutput
+			if err := f.Get(s.ctx, &out); err != nil {
+				s.handle(Event{Kind: EvDone, ID: id, OK: false, Result: map[string]any{"status": "failed", "error": err.Error()}})
+				return
+			}
+			s.handle(Event{Kind: EvDone, ID: id, OK: true, Result: map[string]any{
+				"status": status, "uri": out.URI, "duration_s": out.Duration, "bytes": out.Bytes}})
+		})
+}
+
+// recordStatus names how a recording ended, for the record step's
+// variable.
+func recordStatus(n Notification) string {
+	switch n.CompletionReason {
+	case "stopToneDetected":
+		return "stop_key"
+	case "maxRecordDurationReached":
+		return "max_duration"
+	case "maxSilenceTimeout":
+		return "ok"
+	case "initialSilenceTimeout":
+		return "silence"
+	}
+	if n.Subcode == 8515 {
+		return "max_duration"
+	}
+	if n.Status == "completed" {
+		return "ok"
+	}
+	return "failed"
+}
+
+// keepAlive sends Graph's keepAlive every interval while the call lasts.
+func (s *shell) keepAlive() {
+	f := workflow.NewTimer(s.ctx, s.in.KeepAlive)
+	s.pending = append(s.pending, &pendingFuture{f: f, timer: "keepalive", then: func(workflow.Future) {
+		if s.terminated || s.m.Ended() {
+			return
+		}
+		s.run(ActKeepAlive, "keepAlive", ControlInput{CallID: s.in.CallID}, nil)
+		s.keepAlive()
+	}})
+}
+
+// State is what the state query returns.
+type State struct {
+	Step     string         `json:"step"`
+	Ended    bool           `json:"ended"`
+	Reason   string         `json:"reason,omitempty"`
+	Vars     map[string]any `json:"vars"`
+	Timeline []Entry        `json:"timeline"`
+}
+
+func (s *shell) state() (State, error) {
+	return State{Step: s.m.Step(), Ended: s.m.Ended(), Reason: s.m.Reason(), Vars: s.m.Vars(), Timeline: s.m.Timeline()}, nil
+}
