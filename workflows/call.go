@@ -48,10 +48,14 @@ func CallWorkflow(ctx workflow.Context, in CallInput) (*CallResult, error) {
 		sel.Select(ctx)
 	}
 	// Let the last commands (the hang-up, the handler's requests) finish.
-	for _, p := range s.pending {
-		if p.timer == "" {
-			_ = p.f.Get(ctx, nil)
+	for len(s.commands) > 0 || s.activities() > 0 {
+		sel := workflow.NewSelector(ctx)
+		for _, p := range s.pending {
+			if p.timer == "" {
+				sel.AddFuture(p.f, s.resolve(p))
+			}
 		}
+		sel.Select(ctx)
 	}
 	return &CallResult{Reason: m.Reason(), Vars: m.Vars()}, nil
 }
@@ -76,6 +80,8 @@ type shell struct {
 	established bool
 	terminated  bool
 	transfer    string // the transfer operation in progress
+	commands    []command
+	busy        bool
 }
 
 func (s *shell) resolve(p *pendingFuture) func(workflow.Future) {
@@ -84,6 +90,17 @@ func (s *shell) resolve(p *pendingFuture) func(workflow.Future) {
 		s.prune()
 		p.then(f)
 	}
+}
+
+// activities counts the activities in flight.
+func (s *shell) activities() int {
+	n := 0
+	for _, p := range s.pending {
+		if p.timer == "" {
+			n++
+		}
+	}
+	return n
 }
 
 func (s *shell) prune() {
@@ -118,9 +135,18 @@ func (s *shell) activity(name string) workflow.Context {
 	})
 }
 
-// run starts an activity; then (if set) gets its future when it finishes.
+// command is a Graph call-control activity waiting its turn.
+type command struct {
+	name, summary string
+	arg           any
+	then          func(workflow.Future)
+}
+
+// run queues a Graph command; then (if set) gets its future when it
+// finishes. Commands go to Graph one at a time, in order: a
+// cancelMediaProcessing must not overtake the playPrompt before it, nor a
+// playPrompt the cancel meant for the prompt before.
 func (s *shell) run(name, summary string, arg any, then func(workflow.Future)) {
-	f := workflow.ExecuteActivity(s.activity(summary), name, arg)
 	if then == nil {
 		then = func(f workflow.Future) {
 			if err := f.Get(s.ctx, nil); err != nil {
@@ -128,7 +154,24 @@ func (s *shell) run(name, summary string, arg any, then func(workflow.Future)) {
 			}
 		}
 	}
-	s.pending = append(s.pending, &pendingFuture{f: f, then: then})
+	s.commands = append(s.commands, command{name, summary, arg, then})
+	s.next()
+}
+
+// next starts the first queued command unless one is in flight.
+func (s *shell) next() {
+	if s.busy || len(s.commands) == 0 {
+		return
+	}
+	c := s.commands[0]
+	s.commands = s.commands[1:]
+	s.busy = true
+	f := workflow.ExecuteActivity(s.activity(c.summary), c.name, c.arg)
+	s.pending = append(s.pending, &pendingFuture{f: f, then: func(f workflow.Future) {
+		s.busy = false
+		c.then(f)
+		s.next()
+	}})
 }
 
 // done reports an operation finished, unless the activity that started it
@@ -149,7 +192,13 @@ func (s *shell) do(c Command) {
 	case CmdAnswer:
 		s.run(ActAnswer, "answer", AnswerInput{CallID: id, Prefetch: c.Prompts}, nil)
 	case CmdSubscribe:
-		s.run(ActSubscribe, "subscribe to tones", MediaInput{CallID: id}, nil)
+		opID := c.ID
+		s.run(ActSubscribe, "subscribe to tones", MediaInput{CallID: id, ClientContext: opID}, func(f workflow.Future) {
+			if err := f.Get(s.ctx, nil); err != nil {
+				workflow.GetLogger(s.ctx).Warn("subscribeToTone failed", "error", err)
+			}
+			s.handle(Event{Kind: EvDone, ID: opID, OK: true})
+		})
 	case CmdPlay:
 		s.run(ActPlay, fmt.Sprintf("play %d prompt(s)", len(c.Prompts)), MediaInput{CallID: id, ClientContext: c.ID, Prompts: c.Prompts}, s.doneOnFailure(c.ID))
 	case CmdCancelMedia:

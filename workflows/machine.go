@@ -143,24 +143,25 @@ type frame struct {
 
 // Machine interprets a Plan for one call.
 type Machine struct {
-	root      *dsl.Plan
-	call      map[string]string
-	evals     map[string]*evaluator
-	stack     []*frame
-	step      *dsl.Step
-	now       time.Time
-	started   time.Time
-	locale    string
-	buffer    []string // type-ahead: keys pressed and not yet consumed
-	lastSeq   int64
-	answered  bool
-	answering bool
-	waitOp    string // the operation the current step waits for
-	in        *input
-	seq       int
-	out       []Command
-	ended     bool
-	handling  bool // running the on_hangup handler
+	root        *dsl.Plan
+	call        map[string]string
+	evals       map[string]*evaluator
+	stack       []*frame
+	step        *dsl.Step
+	now         time.Time
+	started     time.Time
+	locale      string
+	buffer      []string // type-ahead: keys pressed and not yet consumed
+	lastSeq     int64
+	answered    bool
+	answering   bool
+	subscribing string // the tone subscription Graph must take before media
+	waitOp      string // the operation the current step waits for
+	in          *input
+	seq         int
+	out         []Command
+	ended       bool
+	handling    bool // running the on_hangup handler
 	// a terminator pressed just after a max-length entry is dropped (§7)
 	swallowKeys  string
 	swallowUntil time.Time
@@ -278,11 +279,12 @@ func (m *Machine) Handle(ev Event) []Command {
 		m.log("start", "flow %s %s", m.root.Flow, m.root.Version)
 		m.enter(m.root.Start)
 	case EvEstablished:
-		if m.answering {
-			m.answering = false
-			m.answered = true
+		if m.answering && m.subscribing == "" {
+			// Subscribe to tones before the first prompt, so no early key
+			// is lost, and go on once Graph has taken the subscription.
+			m.subscribing = m.newID("subscribe")
 			m.log("answered", "")
-			m.run()
+			m.emit(Command{Kind: CmdSubscribe, ID: m.subscribing})
 		}
 	case EvTone:
 		m.tone(ev)
@@ -291,10 +293,7 @@ func (m *Machine) Handle(ev Event) []Command {
 	case EvTimer:
 		if ev.ID == "max_call_duration" {
 			m.log("max_call_duration", "reached after %s", m.root.Defaults.MaxCallDuration.D())
-			if m.answered {
-				m.emit(Command{Kind: CmdCancelMedia})
-			}
-			m.emit(Command{Kind: CmdHangup})
+			m.emit(Command{Kind: CmdHangup}) // hanging up stops whatever plays
 			m.finish("max_duration")
 			return m.out
 		}
@@ -367,7 +366,6 @@ func (m *Machine) run() {
 			if !m.answering {
 				m.answering = true
 				m.emit(Command{Kind: CmdAnswer, Prompts: m.prefetch()})
-				m.emit(Command{Kind: CmdSubscribe})
 			}
 			return
 		}
@@ -706,6 +704,12 @@ func (m *Machine) hours(h *dsl.Hours) string {
 
 // done handles a finished operation.
 func (m *Machine) done(ev Event) {
+	if m.answering && ev.ID == m.subscribing {
+		m.answering = false
+		m.answered = true
+		m.run()
+		return
+	}
 	if m.in != nil && ev.ID == m.in.opID {
 		m.promptDone()
 		return

@@ -390,7 +390,7 @@ steps:
 	if s.Machine().Reason() != "max_duration" {
 		t.Errorf("reason = %s; want max_duration", s.Machine().Reason())
 	}
-	logHas(t, s, "60.000s cancelMediaProcessing", "60.000s hangup")
+	logHas(t, s, "60.000s hangup")
 }
 
 // TestExampleFlowsRun runs every example flow with a caller who presses a

@@ -177,6 +177,7 @@ func (s *Sim) do(c Command) {
 		s.schedule(s.now.Add(s.cfg.AnswerDelay), Event{Kind: EvEstablished})
 	case CmdSubscribe:
 		s.logf("subscribeToTone")
+		s.schedule(s.now, Event{Kind: EvDone, ID: c.ID, OK: true})
 	case CmdPlay:
 		var d time.Duration
 		var names []string
