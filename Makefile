@@ -4,9 +4,9 @@ export GOTOOLCHAIN := local
 
 FUZZTIME ?= 20s
 
-.PHONY: test vet workflowcheck unit fuzz flows bench build
+.PHONY: test vet workflowcheck unit e2e fuzz flows bench build
 
-test: vet workflowcheck unit fuzz flows
+test: vet workflowcheck unit e2e fuzz flows
 
 build:
 	$(GO) build -o ivrflow ./cmd/ivrflow
@@ -18,8 +18,15 @@ vet:
 workflowcheck:
 	$(GO) tool workflowcheck -show-pos -config workflowcheck.config.yaml ./...
 
+# Unit and package tests with the race detector; the end-to-end tests link a
+# whole Temporal server, so they run without it (below).
 unit:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /e2e)
+
+# End to end with real parts: an in-process Temporal server, the webhook, the
+# workers and the Graph emulator with scripted callers.
+e2e:
+	$(GO) test -count=1 ./e2e
 
 # Short real fuzzing runs of the flow compiler and of Graph notification
 # decoding (their seed corpora also run in unit).

@@ -1,0 +1,161 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/server/temporaltest"
+
+	"github.com/ivrflow/ivrflow/activities"
+	"github.com/ivrflow/ivrflow/graph"
+	"github.com/ivrflow/ivrflow/graphsim"
+	"github.com/ivrflow/ivrflow/prompts"
+	"github.com/ivrflow/ivrflow/webhook"
+	"github.com/ivrflow/ivrflow/workflows"
+)
+
+const appID = "0efc74f7-41c3-47a4-8775-7259bfef4241"
+
+// stack is ivrflow running for real in one process: a Temporal server
+// (in memory), a worker, the webhook, and the Graph emulator that calls
+// it.
+type stack struct {
+	t      *testing.T
+	emu    *graphsim.Emulator
+	client client.Client
+}
+
+func startStack(t *testing.T) *stack {
+	t.Helper()
+	ts := temporaltest.NewServer(temporaltest.WithT(t))
+	c := ts.GetDefaultClient()
+
+	mux := http.NewServeMux()
+	hook := httptest.NewServer(mux)
+	t.Cleanup(hook.Close)
+	api := httptest.NewUnstartedServer(nil)
+	emu, err := graphsim.New(graphsim.Config{BaseURL: "http://" + api.Listener.Addr().String(), AppID: appID,
+		AppSecret: "secret", CallbackURL: hook.URL + "/api/calls"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.Config.Handler = emu.Handler()
+	api.Start()
+	t.Cleanup(api.Close)
+	t.Cleanup(emu.Close)
+
+	gc, err := graph.NewClient(graph.Config{TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47", ClientID: appID,
+		ClientSecret: "secret", TokenURL: emu.TokenURL(), BaseURL: emu.GraphURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := graph.NewTokenValidator(context.Background(), graph.TokenConfig{JWKSURL: emu.JWKSURL(), Audience: appID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tokens.Close() })
+	router, err := webhook.LoadRouter("../flows")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &prompts.Store{Dir: t.TempDir(), Source: "../flows", BaseURL: hook.URL}
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	h, err := webhook.NewServer(webhook.Config{AppID: appID, Logger: log}, webhook.Deps{
+		Tokens: tokens, Temporal: c, Router: router, Prompts: store.Handler(),
+		Rejecter: webhook.RejecterFunc(func(ctx context.Context, id, reason string) error {
+			return gc.Reject(ctx, id, &graph.RejectRequest{Reason: graph.RejectReason(reason)})
+		}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/", h)
+
+	calls := &activities.Calls{Graph: gc, Prompts: store, CallbackURL: hook.URL + "/api/calls", RecordingDir: t.TempDir()}
+	dips := &activities.DataDips{Client: &http.Client{Timeout: 2 * time.Second}}
+	ts.NewWorker(workflows.TaskQueue, func(r worker.Registry) {
+		r.RegisterWorkflow(workflows.CallWorkflow)
+		calls.Register(r)
+		dips.Register(r)
+	})
+	return &stack{t: t, emu: emu, client: c}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// result waits for a call's workflow and returns how it ended.
+func (s *stack) result(cl *graphsim.Caller) workflows.CallResult {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	// The webhook starts the workflow when the incoming call is notified;
+	// by the time the bot answers, it exists.
+	if _, err := cl.WaitFor(ctx, "answer", 0); err != nil {
+		s.t.Fatalf("the bot never answered: %v\n%s", err, transcript(cl))
+	}
+	var res workflows.CallResult
+	if err := s.client.GetWorkflow(ctx, webhook.WorkflowID(cl.ID()), "").Get(ctx, &res); err != nil {
+		s.t.Fatalf("call workflow: %v\ntranscript:\n%s", err, transcript(cl))
+	}
+	if err := cl.Wait(ctx); err != nil {
+		s.t.Fatalf("the call did not end: %v\n%s", err, transcript(cl))
+	}
+	return res
+}
+
+func transcript(cl *graphsim.Caller) string {
+	var b strings.Builder
+	for _, e := range cl.Transcript() {
+		fmt.Fprintln(&b, e)
+	}
+	return b.String()
+}
+
+// TestMainMenuTransfer calls the main menu's number, presses 1 during the
+// welcome (barge-in, type-ahead into the menu) and is transferred to sales.
+func TestMainMenuTransfer(t *testing.T) {
+	s := startStack(t)
+	cl, err := s.emu.Ring(graphsim.CallerSpec{From: graphsim.Party{Phone: "+14255550123"}, Number: "+14255550100",
+		Script: []graphsim.Action{{At: 1500 * time.Millisecond, Press: "1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := s.result(cl)
+	tr := transcript(cl)
+	if res.Reason != "transfer" {
+		t.Errorf("reason = %s; want transfer\n%s", res.Reason, tr)
+	}
+	for _, want := range []string{"answer", "subscribeToTone", "play http", "tone 1 delivered", "transfer to phone +14255550120", "ended by transfer"} {
+		if !strings.Contains(tr, want) {
+			t.Errorf("transcript lacks %q:\n%s", want, tr)
+		}
+	}
+}
+
+// TestCollectAndHangup runs the collect example: the caller keys a ZIP code
+// and hangs up later; the flow's variables show the digits.
+func TestCollectAndHangup(t *testing.T) {
+	s := startStack(t)
+	cl, err := s.emu.Ring(graphsim.CallerSpec{From: graphsim.Party{Phone: "+14255550123"}, Number: "+14255550141",
+		Script: []graphsim.Action{{At: 2 * time.Second, Press: "98052"}, {At: 6 * time.Second, Hangup: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := s.result(cl)
+	if res.Reason != "caller_hangup" || res.Vars["zip"] != "98052" {
+		t.Errorf("result = %+v; want zip 98052 and a caller hang-up\n%s", res, transcript(cl))
+	}
+}
