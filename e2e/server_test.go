@@ -134,6 +134,7 @@ func TestMainMenuTransfer(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := s.result(cl)
+	s.saveHistory(webhook.WorkflowID(cl.ID()), "main-menu-transfer")
 	tr := transcript(cl)
 	if res.Reason != "transfer" {
 		t.Errorf("reason = %s; want transfer\n%s", res.Reason, tr)
@@ -155,6 +156,7 @@ func TestCollectAndHangup(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := s.result(cl)
+	s.saveHistory(webhook.WorkflowID(cl.ID()), "step-collect-hangup")
 	if res.Reason != "caller_hangup" || res.Vars["zip"] != "98052" {
 		t.Errorf("result = %+v; want zip 98052 and a caller hang-up\n%s", res, transcript(cl))
 	}
