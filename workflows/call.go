@@ -385,13 +385,18 @@ func (s *shell) keepAlive() {
 
 // State is what the state query returns.
 type State struct {
-	Step     string         `json:"step"`
-	Ended    bool           `json:"ended"`
-	Reason   string         `json:"reason,omitempty"`
-	Vars     map[string]any `json:"vars"`
-	Timeline []Entry        `json:"timeline"`
+	Step   string         `json:"step"`
+	Ended  bool           `json:"ended"`
+	Reason string         `json:"reason,omitempty"`
+	Vars   map[string]any `json:"vars"`
+	// Digits is the entry in progress; TypeAhead, keys not yet taken.
+	Digits    string  `json:"digits,omitempty"`
+	TypeAhead string  `json:"type_ahead,omitempty"`
+	Timeline  []Entry `json:"timeline"`
 }
 
 func (s *shell) state() (State, error) {
-	return State{Step: s.m.Step(), Ended: s.m.Ended(), Reason: s.m.Reason(), Vars: s.m.Vars(), Timeline: s.m.Timeline()}, nil
+	digits, ahead := s.m.Digits()
+	return State{Step: s.m.Step(), Ended: s.m.Ended(), Reason: s.m.Reason(), Vars: s.m.Vars(),
+		Digits: digits, TypeAhead: ahead, Timeline: s.m.Timeline()}, nil
 }

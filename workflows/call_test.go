@@ -192,6 +192,27 @@ func TestCallWorkflowCollect(t *testing.T) {
 	}
 }
 
+func TestCallWorkflowStateQuery(t *testing.T) {
+	g := newFakeGraph(t, 2*time.Minute, 250*time.Millisecond)
+	g.tones(5*time.Second, "12")
+	g.env.RegisterDelayedCallback(func() {
+		v, err := g.env.QueryWorkflow(QueryState)
+		if err != nil {
+			t.Errorf("state query: %v", err)
+			return
+		}
+		var st State
+		v.Get(&st)
+		if st.Step != "ask" || st.Digits != "12" || len(st.Timeline) == 0 {
+			t.Errorf("state mid-entry = %+v; want step ask with digits 12", st)
+		}
+	}, 5500*time.Millisecond)
+	g.tones(6*time.Second, "34#")
+	if res := g.run(collectFlow); res.Vars["acct"] != "1234" {
+		t.Errorf("acct = %v", res.Vars["acct"])
+	}
+}
+
 func TestCallWorkflowBargeInAndDuplicates(t *testing.T) {
 	g := newFakeGraph(t, 2*time.Minute, 250*time.Millisecond)
 	// The first key arrives during the prompt; every tone is delivered

@@ -248,6 +248,19 @@ func (m *Machine) Vars() map[string]any {
 	return out
 }
 
+// Digits returns what the caller has keyed so far: the entry of the collect
+// or menu running (masked when the step is sensitive) and the type-ahead
+// not yet taken.
+func (m *Machine) Digits() (entry, typeAhead string) {
+	if m.in != nil {
+		entry = m.in.digits
+		if m.step != nil && m.step.Kind == dsl.KindCollect && m.step.Collect.Sensitive {
+			entry = strings.Repeat("*", len(entry))
+		}
+	}
+	return entry, strings.Join(m.buffer, "")
+}
+
 // Var returns a variable of the main flow, unmasked (for tests).
 func (m *Machine) Var(name string) any { return m.stack[0].vars[name] }
 
