@@ -28,9 +28,12 @@ const appID = "0efc74f7-41c3-47a4-8775-7259bfef4241"
 // (in memory), a worker, the webhook, and the Graph emulator that calls
 // it.
 type stack struct {
-	t      *testing.T
-	emu    *graphsim.Emulator
-	client client.Client
+	t        *testing.T
+	emu      *graphsim.Emulator
+	client   client.Client
+	ts       *temporaltest.TestServer
+	register func(worker.Registry)
+	worker   worker.Worker
 }
 
 func startStack(t *testing.T) *stack {
@@ -81,12 +84,13 @@ func startStack(t *testing.T) *stack {
 
 	calls := &activities.Calls{Graph: gc, Prompts: store, CallbackURL: hook.URL + "/api/calls", RecordingDir: t.TempDir()}
 	dips := &activities.DataDips{Client: &http.Client{Timeout: 2 * time.Second}}
-	ts.NewWorker(workflows.TaskQueue, func(r worker.Registry) {
+	s := &stack{t: t, emu: emu, client: c, ts: ts, register: func(r worker.Registry) {
 		r.RegisterWorkflow(workflows.CallWorkflow)
 		calls.Register(r)
 		dips.Register(r)
-	})
-	return &stack{t: t, emu: emu, client: c}
+	}}
+	s.worker = ts.NewWorker(workflows.TaskQueue, s.register)
+	return s
 }
 
 type testWriter struct{ t *testing.T }
@@ -159,5 +163,40 @@ func TestCollectAndHangup(t *testing.T) {
 	s.saveHistory(webhook.WorkflowID(cl.ID()), "step-collect-hangup")
 	if res.Reason != "caller_hangup" || res.Vars["zip"] != "98052" {
 		t.Errorf("result = %+v; want zip 98052 and a caller hang-up\n%s", res, transcript(cl))
+	}
+}
+
+// TestWorkerCrash stops the worker in the middle of a call, lets the
+// caller key digits while no worker runs, and starts a new worker: the
+// call goes on from its history and no digit is lost.
+func TestWorkerCrash(t *testing.T) {
+	s := startStack(t)
+	cl, err := s.emu.Ring(graphsim.CallerSpec{From: graphsim.Party{Phone: "+14255550123"}, Number: "+14255550141"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	at, err := cl.WaitFor(ctx, "play", 0)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, transcript(cl))
+	}
+	s.worker.Stop() // the worker process dies while the ZIP prompt plays
+	if err := cl.Press("98052"); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if at, err = cl.WaitFor(ctx, "tone", at); err != nil {
+			t.Fatalf("%v\n%s", err, transcript(cl))
+		}
+	}
+	s.worker = s.ts.NewWorker(workflows.TaskQueue, s.register) // a new worker takes over
+	if _, err := cl.WaitFor(ctx, "play", at); err != nil {     // the flow moves on to its next prompt
+		t.Fatalf("%v\n%s", err, transcript(cl))
+	}
+	cl.Hangup()
+	res := s.result(cl)
+	if res.Vars["zip"] != "98052" || res.Reason != "caller_hangup" {
+		t.Errorf("result = %+v; want the ZIP keyed while no worker ran\n%s", res, transcript(cl))
 	}
 }
