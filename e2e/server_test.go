@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/server/temporaltest"
@@ -40,6 +43,14 @@ func startStack(t *testing.T) *stack {
 	t.Helper()
 	ts := temporaltest.NewServer(temporaltest.WithT(t))
 	c := ts.GetDefaultClient()
+	attrs := map[string]enumspb.IndexedValueType{}
+	for _, n := range workflows.SearchAttributeNames() {
+		attrs[n] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+	}
+	if _, err := c.OperatorService().AddSearchAttributes(context.Background(), &operatorservice.AddSearchAttributesRequest{
+		Namespace: ts.GetDefaultNamespace(), SearchAttributes: attrs}); err != nil {
+		t.Fatalf("register search attributes: %v", err)
+	}
 
 	mux := http.NewServeMux()
 	hook := httptest.NewServer(mux)
@@ -71,7 +82,7 @@ func startStack(t *testing.T) *stack {
 	}
 	store := &prompts.Store{Dir: t.TempDir(), Source: "../flows", BaseURL: hook.URL}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	h, err := webhook.NewServer(webhook.Config{AppID: appID, Logger: log}, webhook.Deps{
+	h, err := webhook.NewServer(webhook.Config{AppID: appID, Logger: log, SearchAttributes: true}, webhook.Deps{
 		Tokens: tokens, Temporal: c, Router: router, Prompts: store.Handler(),
 		Rejecter: webhook.RejecterFunc(func(ctx context.Context, id, reason string) error {
 			return gc.Reject(ctx, id, &graph.RejectRequest{Reason: graph.RejectReason(reason)})
@@ -147,6 +158,19 @@ func TestMainMenuTransfer(t *testing.T) {
 		if !strings.Contains(tr, want) {
 			t.Errorf("transcript lacks %q:\n%s", want, tr)
 		}
+	}
+	// Operators find the call in the Temporal UI by its search attributes.
+	q := `Flow = "main-menu" AND Caller = "+14255550123" AND CallState = "ended" AND CallId = "` + cl.ID() + `"`
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := s.client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: q})
+		if err == nil && len(resp.Executions) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("visibility query %s found nothing (%v)", q, err)
+		}
+		<-time.After(100 * time.Millisecond) // visibility is eventually consistent
 	}
 }
 

@@ -199,6 +199,9 @@ func (s *server) start(ctx context.Context, log *slog.Logger, callID string, cal
 		Route:    route,
 		Plan:     plan,
 		Incoming: &incoming,
+		// Set only when the namespace has them registered: an upsert of an
+		// unknown attribute would fail the workflow task.
+		SearchAttributes: s.cfg.SearchAttributes,
 	}
 	memo := map[string]any{MemoFlowSource: plan.Source}
 	if call.ChatInfo != nil {

@@ -55,6 +55,10 @@ type Config struct {
 	// Logger receives one line per rejected request, unrouted call or
 	// failed signal. Nil discards.
 	Logger *slog.Logger
+	// SearchAttributes makes call workflows keep the operator search
+	// attributes (workflows.SearchAttributeNames) current; register them
+	// in the namespace first.
+	SearchAttributes bool
 	// Metrics is the registry the server's metrics are registered in and
 	// /metrics serves. Nil means a new registry of the server's own.
 	Metrics *prometheus.Registry

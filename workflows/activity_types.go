@@ -42,6 +42,10 @@ type CallInput struct {
 	// Incoming carries the first notification when the workflow is started
 	// by it.
 	Incoming *Notification `json:"incoming,omitempty"`
+	// SearchAttributes keeps the operator search attributes (CallId, Flow,
+	// FlowVersion, Caller, Callee, Step, CallState) up to date. Set it only
+	// where they are registered in the namespace.
+	SearchAttributes bool `json:"search_attributes,omitempty"`
 }
 
 // CallResult is how a call ended.

@@ -31,6 +31,7 @@ func CallWorkflow(ctx workflow.Context, in CallInput) (*CallResult, error) {
 		return nil, err
 	}
 	s.handle(Event{Kind: EvStart})
+	s.upsertAttrs(true)
 	if in.Incoming != nil {
 		s.notify(*in.Incoming)
 	}
@@ -82,6 +83,8 @@ type shell struct {
 	transfer    string // the transfer operation in progress
 	commands    []command
 	busy        bool
+	lastStep    string
+	lastState   string
 }
 
 func (s *shell) resolve(p *pendingFuture) func(workflow.Future) {
@@ -118,6 +121,9 @@ func (s *shell) handle(ev Event) {
 	ev.At = workflow.Now(s.ctx)
 	for _, c := range s.m.Handle(ev) {
 		s.do(c)
+	}
+	if ev.Kind != EvStart {
+		s.upsertAttrs(false)
 	}
 }
 
