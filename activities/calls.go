@@ -1,11 +1,13 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,6 +24,7 @@ import (
 
 // graphAPI is the part of the Graph client the call activities use.
 type graphAPI interface {
+	CreateCall(ctx context.Context, call *graph.Call) (*graph.Call, error)
 	Answer(ctx context.Context, callID string, req *graph.AnswerRequest) error
 	SubscribeToTone(ctx context.Context, callID string, req *graph.SubscribeToToneRequest) (*graph.CommsOperation, error)
 	PlayPrompt(ctx context.Context, callID string, req *graph.PlayPromptRequest) (*graph.CommsOperation, error)
@@ -49,6 +52,8 @@ type Calls struct {
 	CallbackURL string
 	// RecordingDir receives downloaded recordings, one folder per call.
 	RecordingDir string
+	// TenantID is the tenant outbound calls are placed in.
+	TenantID string
 }
 
 // Register registers the activities under the names the workflow uses.
@@ -58,6 +63,7 @@ func (a *Calls) Register(r worker.ActivityRegistry) {
 		workflows.ActCancelMedia: a.CancelMediaProcessing, workflows.ActRecord: a.RecordResponse,
 		workflows.ActDownload: a.DownloadRecording, workflows.ActTransfer: a.Transfer, workflows.ActRedirect: a.Redirect,
 		workflows.ActReject: a.Reject, workflows.ActHangup: a.Hangup, workflows.ActKeepAlive: a.KeepAlive,
+		workflows.ActPlaceCall: a.PlaceCall,
 	} {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}
@@ -240,4 +246,46 @@ func (a *Calls) Hangup(ctx context.Context, in workflows.ControlInput) error {
 // KeepAlive tells Graph the bot still runs the call.
 func (a *Calls) KeepAlive(ctx context.Context, in workflows.ControlInput) error {
 	return classify("keepAlive", a.Graph.KeepAlive(ctx, in.CallID))
+}
+
+// PlaceCall creates an outbound call (to a user, a phone number or a Teams
+// meeting) and returns its id. Graph's notifications about it go to the
+// callback with this workflow's id attached.
+func (a *Calls) PlaceCall(ctx context.Context, in workflows.DialInput) (string, error) {
+	d := in.Dial
+	cb, err := url.Parse(a.CallbackURL)
+	if err != nil {
+		return "", temporal.NewNonRetryableApplicationError("callback URL: "+err.Error(), "BadConfig", err)
+	}
+	q := cb.Query()
+	q.Set(workflows.DialWorkflowParam, activity.GetInfo(ctx).WorkflowExecution.ID)
+	cb.RawQuery = q.Encode()
+	call := &graph.Call{
+		CallbackURI:         cb.String(),
+		RequestedModalities: []graph.Modality{graph.ModalityAudio},
+		MediaConfig:         &graph.MediaConfig{ODataType: graph.ODataTypeServiceHostedMediaConfig},
+		TenantID:            cmp.Or(d.TenantID, a.TenantID),
+	}
+	if d.Source != "" {
+		call.Source = &graph.ParticipantInfo{Identity: &graph.IdentitySet{ApplicationInstance: &graph.Identity{ID: d.Source, TenantID: call.TenantID}}}
+	}
+	switch {
+	case d.Target != nil:
+		call.Targets = []graph.InvitationParticipantInfo{target(*d.Target)}
+	case d.JoinURL != "":
+		info, err := graph.ParseJoinURL(d.JoinURL)
+		if err != nil {
+			return "", temporal.NewNonRetryableApplicationError(err.Error(), "BadInput", err)
+		}
+		call.ChatInfo, call.MeetingInfo = info.ChatInfo, info.MeetingInfo
+	case d.MeetingID != "":
+		call.MeetingInfo = &graph.MeetingInfo{ODataType: "#microsoft.graph.joinMeetingIdMeetingInfo", JoinMeetingID: d.MeetingID, Passcode: d.Passcode}
+	default:
+		return "", temporal.NewNonRetryableApplicationError("dial has no target, join URL or meeting id", "BadInput", nil)
+	}
+	created, err := a.Graph.CreateCall(ctx, call)
+	if err != nil {
+		return "", classify("place call", err)
+	}
+	return created.ID, nil
 }

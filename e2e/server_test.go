@@ -25,12 +25,16 @@ import (
 	"github.com/ivrflow/ivrflow/workflows"
 )
 
-const appID = "0efc74f7-41c3-47a4-8775-7259bfef4241"
+const (
+	appID     = "0efc74f7-41c3-47a4-8775-7259bfef4241"
+	dialToken = "dial-secret"
+)
 
 // stack is ivrflow running for real in one process: a Temporal server
 // (in memory), a worker, the webhook, and the Graph emulator that calls
 // it.
 type stack struct {
+	hookURL  string
 	t        *testing.T
 	emu      *graphsim.Emulator
 	client   client.Client
@@ -82,7 +86,7 @@ func startStack(t *testing.T) *stack {
 	}
 	store := &prompts.Store{Dir: t.TempDir(), Source: "../flows", BaseURL: hook.URL}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	h, err := webhook.NewServer(webhook.Config{AppID: appID, Logger: log, SearchAttributes: true}, webhook.Deps{
+	h, err := webhook.NewServer(webhook.Config{AppID: appID, Logger: log, SearchAttributes: true, DialToken: dialToken}, webhook.Deps{
 		Tokens: tokens, Temporal: c, Router: router, Prompts: store.Handler(),
 		Rejecter: webhook.RejecterFunc(func(ctx context.Context, id, reason string) error {
 			return gc.Reject(ctx, id, &graph.RejectRequest{Reason: graph.RejectReason(reason)})
@@ -95,7 +99,7 @@ func startStack(t *testing.T) *stack {
 
 	calls := &activities.Calls{Graph: gc, Prompts: store, CallbackURL: hook.URL + "/api/calls", RecordingDir: t.TempDir()}
 	dips := &activities.DataDips{Client: &http.Client{Timeout: 2 * time.Second}}
-	s := &stack{t: t, emu: emu, client: c, ts: ts, register: func(r worker.Registry) {
+	s := &stack{hookURL: hook.URL, t: t, emu: emu, client: c, ts: ts, register: func(r worker.Registry) {
 		r.RegisterWorkflow(workflows.CallWorkflow)
 		calls.Register(r)
 		dips.Register(r)

@@ -76,9 +76,15 @@ func (s *server) handleNotifications(c echo.Context) error {
 	defer cancel()
 	msgID := strings.TrimSpace(r.Header.Get(headerMessageID))
 	var retry []error
+	// Calls ivrflow places itself name their workflow in the callback URI
+	// (their call id is unknown when the workflow starts).
+	wf := r.URL.Query().Get(workflows.DialWorkflowParam)
+	if wf != "" && !strings.HasPrefix(wf, workflows.DialPrefix) {
+		return fmt.Errorf("%w: %s must name a dial workflow", errMalformed, workflows.DialWorkflowParam)
+	}
 	for i, n := range batch.Value {
 		id := notificationID(msgID, i, raw.Value[i])
-		if err := s.dispatch(ctx, id, n); err != nil {
+		if err := s.dispatch(ctx, id, n, wf); err != nil {
 			retry = append(retry, err)
 		}
 	}
@@ -144,7 +150,7 @@ func notificationID(msgID string, i int, raw json.RawMessage) string {
 // dispatch starts or signals the workflow of one notification. It logs
 // and swallows every problem but a failed Temporal call, which it
 // returns so the POST is retried.
-func (s *server) dispatch(ctx context.Context, id string, n graph.CommsNotification) error {
+func (s *server) dispatch(ctx context.Context, id string, n graph.CommsNotification, wf string) error {
 	kind := classify(n)
 	var call *graph.Call
 	if kind == kindCall && n.ChangeType == graph.ChangeTypeCreated {
@@ -169,10 +175,10 @@ func (s *server) dispatch(ctx context.Context, id string, n graph.CommsNotificat
 		log.Debug("notification not for the workflow")
 		return nil
 	}
-	if kind == kindIncoming {
+	if kind == kindIncoming && wf == "" {
 		return s.start(ctx, log, cmp.Or(n.CallID(), call.ID), call, note)
 	}
-	return s.signal(ctx, log, n.CallID(), note)
+	return s.signal(ctx, log, cmp.Or(wf, WorkflowID(n.CallID())), note)
 }
 
 // start routes an incoming call and starts its workflow, or rejects it.
@@ -242,8 +248,7 @@ func (s *server) start(ctx context.Context, log *slog.Logger, callID string, cal
 }
 
 // signal sends a notification to the workflow of its call.
-func (s *server) signal(ctx context.Context, log *slog.Logger, callID string, note workflows.Notification) error {
-	wid := WorkflowID(callID)
+func (s *server) signal(ctx context.Context, log *slog.Logger, wid string, note workflows.Notification) error {
 	begin := time.Now()
 	err := s.deps.Temporal.SignalWorkflow(ctx, wid, "", workflows.SignalGraph, note)
 	switch s.observe("signal", begin, err) {

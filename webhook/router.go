@@ -63,6 +63,7 @@ func WithRouterLogger(l *slog.Logger) RouterOption {
 type routeTable struct {
 	flows  int
 	routes []routeEntry
+	byName map[string]*dsl.Plan
 }
 
 type routeEntry struct {
@@ -137,6 +138,17 @@ func (r *Router) Route(call *graph.Call) (*dsl.Plan, string, bool) {
 		return nil, "", false
 	}
 	return best.plan, best.route.Name, true
+}
+
+// Flow returns the Plan of the flow with the given name (its flow: key),
+// for calls ivrflow places itself.
+func (r *Router) Flow(name string) (*dsl.Plan, bool) {
+	t := r.table.Load()
+	if t == nil {
+		return nil, false
+	}
+	p, ok := t.byName[name]
+	return p, ok
 }
 
 // Reload recompiles the Router's directory now. On failure the Router
@@ -224,9 +236,10 @@ func newRouteTable(plans map[string]*dsl.Plan) (*routeTable, error) {
 	if err := dsl.CheckRoutes(plans).Err(); err != nil {
 		return nil, err
 	}
-	t := &routeTable{flows: len(plans)}
+	t := &routeTable{flows: len(plans), byName: map[string]*dsl.Plan{}}
 	for _, name := range slices.Sorted(maps.Keys(plans)) {
 		p := plans[name]
+		t.byName[p.Flow] = p
 		for _, rt := range p.Routes {
 			t.routes = append(t.routes, routeEntry{route: rt, plan: p})
 		}

@@ -14,6 +14,7 @@ func (s *server) routes() *echo.Echo {
 	e.HTTPErrorHandler = s.handleError
 
 	e.POST(s.cfg.NotificationPath, s.handleNotifications)
+	e.POST(DialPath, s.handleDial)
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
 	e.GET("/metrics", echo.WrapHandler(s.m.handler()))

@@ -22,6 +22,8 @@ const (
 	// DefaultNotificationPath is where Graph posts notifications, the
 	// path of the bot's calling webhook.
 	DefaultNotificationPath = "/api/calls"
+	// DialPath is where outbound calls are requested.
+	DialPath = "/api/dial"
 	// DefaultMaxBodyBytes caps a notification body. Graph's are a few KB;
 	// a batch of roster updates may reach a few hundred.
 	DefaultMaxBodyBytes = 1 << 20
@@ -55,6 +57,9 @@ type Config struct {
 	// Logger receives one line per rejected request, unrouted call or
 	// failed signal. Nil discards.
 	Logger *slog.Logger
+	// DialToken is the bearer token POST /api/dial requires; empty turns
+	// outbound calls off.
+	DialToken string
 	// SearchAttributes makes call workflows keep the operator search
 	// attributes (workflows.SearchAttributeNames) current; register them
 	// in the namespace first.

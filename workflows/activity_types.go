@@ -21,6 +21,7 @@ const (
 	ActHangup        = "Hangup"
 	ActKeepAlive     = "KeepAlive"
 	ActHTTP          = "HTTPRequest"
+	ActPlaceCall     = "PlaceCall"
 	TaskQueue        = "ivrflow"
 	SignalGraph      = "graph"
 	QueryState       = "state"
@@ -46,6 +47,23 @@ type CallInput struct {
 	// FlowVersion, Caller, Callee, Step, CallState) up to date. Set it only
 	// where they are registered in the namespace.
 	SearchAttributes bool `json:"search_attributes,omitempty"`
+	// Dial, when set, makes the workflow place the call itself (CallID is
+	// then filled in once Graph has created it). A call nobody answers
+	// ends with end_reason no_answer, which on_hangup can act on.
+	Dial *DialSpec `json:"dial,omitempty"`
+}
+
+// DialSpec says whom an outbound call goes to: a Teams user or a phone
+// number (Target), or a Teams meeting (JoinURL, or MeetingID and
+// Passcode). Source is the application instance a PSTN call is placed
+// from.
+type DialSpec struct {
+	Target    *dsl.Target `json:"target,omitempty"`
+	JoinURL   string      `json:"join_url,omitempty"`
+	MeetingID string      `json:"meeting_id,omitempty"`
+	Passcode  string      `json:"passcode,omitempty"`
+	Source    string      `json:"source,omitempty"`
+	TenantID  string      `json:"tenant_id,omitempty"`
 }
 
 // CallResult is how a call ended.
@@ -130,4 +148,18 @@ type HTTPOutput struct {
 	Body   any               `json:"body,omitempty"`
 	Header map[string]string `json:"headers,omitempty"`
 	Error  string            `json:"error,omitempty"`
+}
+
+// DialWorkflowParam is the query parameter of the callback URI of a call
+// ivrflow places: it names the call's workflow (the call id is unknown when
+// the workflow starts), and the webhook signals that workflow. Dial
+// workflows' ids start with DialPrefix.
+const (
+	DialWorkflowParam = "workflow"
+	DialPrefix        = "dial-"
+)
+
+// DialInput places an outbound call; the activity returns the call id.
+type DialInput struct {
+	Dial DialSpec `json:"dial"`
 }

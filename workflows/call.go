@@ -18,7 +18,7 @@ func CallWorkflow(ctx workflow.Context, in CallInput) (*CallResult, error) {
 	if in.Plan == nil {
 		return nil, temporal.NewNonRetryableApplicationError("call input has no plan", "BadInput", nil)
 	}
-	m, err := NewMachine(in.Plan, Call{ID: in.CallID, Caller: in.Caller, Callee: in.Callee, Route: in.Route})
+	m, err := NewMachine(in.Plan, Call{ID: in.CallID, Caller: in.Caller, Callee: in.Callee, Route: in.Route, Outbound: in.Dial != nil})
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadPlan", err)
 	}
@@ -29,6 +29,9 @@ func CallWorkflow(ctx workflow.Context, in CallInput) (*CallResult, error) {
 		records: map[string]string{}}
 	if err := workflow.SetQueryHandler(ctx, QueryState, s.state); err != nil {
 		return nil, err
+	}
+	if in.Dial != nil {
+		s.dial()
 	}
 	s.handle(Event{Kind: EvStart})
 	s.upsertAttrs(true)
@@ -375,6 +378,22 @@ func recordStatus(n Notification) string {
 		return "ok"
 	}
 	return "failed"
+}
+
+// dial places the call; the flow runs once the callee answers. A call Graph
+// refuses to place ends the flow as unanswered.
+func (s *shell) dial() {
+	s.run(ActPlaceCall, "place the call", DialInput{Dial: *s.in.Dial}, func(f workflow.Future) {
+		var id string
+		if err := f.Get(s.ctx, &id); err != nil {
+			workflow.GetLogger(s.ctx).Warn("call not placed", "error", err)
+			s.terminated = true
+			s.handle(Event{Kind: EvHangup, Reason: "not placed: " + err.Error()})
+			return
+		}
+		s.in.CallID = id
+		s.m.call["id"] = id
+	})
 }
 
 // keepAlive sends Graph's keepAlive every interval while the call lasts.

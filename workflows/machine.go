@@ -156,6 +156,7 @@ type Machine struct {
 	answered    bool
 	answering   bool
 	subscribing string // the tone subscription Graph must take before media
+	outbound    bool
 	waitOp      string // the operation the current step waits for
 	in          *input
 	seq         int
@@ -176,11 +177,14 @@ type Call struct {
 	Caller string
 	Callee string
 	Route  string
+	// Outbound is a call the flow placed: it is answered by the callee,
+	// not by the flow.
+	Outbound bool
 }
 
 // NewMachine prepares a Machine for a Plan and a call.
 func NewMachine(plan *dsl.Plan, c Call) (*Machine, error) {
-	m := &Machine{root: plan, evals: map[string]*evaluator{}, locale: plan.Defaults.Locale,
+	m := &Machine{root: plan, evals: map[string]*evaluator{}, locale: plan.Defaults.Locale, outbound: c.Outbound, answering: c.Outbound,
 		call: map[string]string{"id": c.ID, "caller": c.Caller, "callee": c.Callee, "route": c.Route, "flow": plan.Flow, "version": plan.Version}}
 	f, err := m.newFrame(plan, nil)
 	if err != nil {
@@ -313,6 +317,10 @@ func (m *Machine) Handle(ev Event) []Command {
 		m.timer(ev.ID)
 	case EvHangup:
 		m.log("hangup", "%s", ev.Reason)
+		if m.outbound && !m.answered {
+			m.finish("no_answer")
+			break
+		}
 		m.finish("caller_hangup")
 	}
 	return m.out
