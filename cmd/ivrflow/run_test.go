@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -214,4 +215,31 @@ func TestEmulatorCommand(t *testing.T) {
 	if code, _, errOut := ivrflow(t, "emulator", "--addr", "256.0.0.1:1"); code != 1 || !strings.Contains(errOut, "ivrflow emulator:") {
 		t.Errorf("emulator on a bad address = %d, %q", code, errOut)
 	}
+}
+
+func TestDialCommand(t *testing.T) {
+	var got webhookDial
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.auth = r.Header.Get("Authorization")
+		got.path = r.URL.Path
+		json.NewDecoder(r.Body).Decode(&got.body)
+		w.WriteHeader(http.StatusAccepted)
+		w.Write([]byte(`{"workflow_id":"dial-abc"}`))
+	}))
+	defer srv.Close()
+	code, out, errOut := ivrflow(t, "dial", "--url", srv.URL, "--token", "tok", "--flow", "step-play", "--phone", "+14255550111")
+	if code != 0 || !strings.Contains(out, "dial-abc") {
+		t.Fatalf("dial = %d %q %q", code, out, errOut)
+	}
+	if got.auth != "Bearer tok" || got.path != "/api/dial" || got.body["flow"] != "step-play" {
+		t.Errorf("request = %+v", got)
+	}
+	if code, _, _ := ivrflow(t, "dial", "--url", srv.URL); code != 2 {
+		t.Errorf("dial without --flow = %d; want 2", code)
+	}
+}
+
+type webhookDial struct {
+	auth, path string
+	body       map[string]any
 }
