@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -94,7 +95,13 @@ func (a *Calls) Answer(ctx context.Context, in workflows.AnswerInput) error {
 		AcceptedModalities: []graph.Modality{graph.ModalityAudio},
 		MediaConfig:        &graph.MediaConfig{ODataType: graph.ODataTypeServiceHostedMediaConfig},
 	}
+	// Rendering speech for the prefetch list must not delay answering
+	// (Graph waits 15 s): what is not ready in 3 s is fetched when played.
+	deadline := time.Now().Add(3 * time.Second)
 	for _, p := range in.Prefetch {
+		if time.Now().After(deadline) {
+			break
+		}
 		uri, err := a.Prompts.URI(ctx, p)
 		if err != nil {
 			activity.GetLogger(ctx).Warn("prompt not prefetched", "prompt", p.Name, "error", err)

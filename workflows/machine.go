@@ -405,17 +405,25 @@ func (m *Machine) run() {
 	}
 }
 
-// prefetch lists the file and URL prompts of the main flow, for Graph to
-// fetch while answering.
+// prefetch lists what Graph can fetch while answering: the main flow's
+// file and URL prompts, and its say: prompts whose text has no
+// expressions, in the call's locale.
 func (m *Machine) prefetch() []Prompt {
-	var out []Prompt
+	var names []string
 	for _, name := range sortedKeys(m.root.Prompts) {
 		p := m.root.Prompts[name]
-		if p.File != "" || p.URL != "" {
-			out = append(out, Prompt{Name: name, File: p.File, SHA256: p.SHA256, URL: p.URL})
+		if v, ok := p.Locales[m.locale]; ok {
+			p = v
+		}
+		static := len(p.Say) > 0
+		for _, part := range p.Say {
+			static = static && part.Expr == ""
+		}
+		if p.File != "" || p.URL != "" || static {
+			names = append(names, name)
 		}
 	}
-	return out
+	return m.prompts(names)
 }
 
 // exec runs the current step. It returns the next step, or wait true when

@@ -456,3 +456,32 @@ steps:
 		t.Errorf("%d errors in the timeline; want the failed case and the failed set", errs)
 	}
 }
+
+func TestAnswerPrefetchesStaticPrompts(t *testing.T) {
+	src := `flow: t
+prompts:
+  hello: {say: "Hello", locales: {fr-FR: "Bonjour"}}
+  balance: "Your balance is {{n}}"
+  beep: {url: "https://cdn.example.com/beep.wav"}
+variables:
+  n: int
+steps:
+  greet:
+    play: [hello, balance, beep]
+`
+	m, err := NewMachine(compile(t, src), Call{ID: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range m.Handle(Event{Kind: EvStart, At: time.Now()}) {
+		if c.Kind == CmdAnswer {
+			for _, p := range c.Prompts {
+				names = append(names, p.Name+"="+p.Text+p.URL)
+			}
+		}
+	}
+	if got := strings.Join(names, ","); got != "beep=https://cdn.example.com/beep.wav,hello=Hello" {
+		t.Errorf("prefetched %s; want the URL and the static say prompt, not the templated one", got)
+	}
+}
