@@ -51,6 +51,23 @@ type CallInput struct {
 	// then filled in once Graph has created it). A call nobody answers
 	// ends with end_reason no_answer, which on_hangup can act on.
 	Dial *DialSpec `json:"dial,omitempty"`
+	// MaxHistory continues the call as a new run once its history has this
+	// many events (default 3000; the server suggests it at 4096).
+	MaxHistory int `json:"max_history,omitempty"`
+	// Resume carries a call's state into a new run (continue-as-new).
+	Resume *Resume `json:"resume,omitempty"`
+}
+
+// Resume is what a call workflow hands to its next run.
+type Resume struct {
+	Machine     Snapshot             `json:"machine"`
+	Established bool                 `json:"established,omitempty"`
+	Transfer    string               `json:"transfer,omitempty"`
+	Records     map[string]string    `json:"records,omitempty"`
+	Timers      map[string]time.Time `json:"timers,omitempty"`
+	KeepAlive   time.Time            `json:"keep_alive"`
+	// Pending are notifications received but not yet handled.
+	Pending []Notification `json:"pending,omitempty"`
 }
 
 // DialSpec says whom an outbound call goes to: a Teams user or a phone

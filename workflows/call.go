@@ -18,28 +18,44 @@ func CallWorkflow(ctx workflow.Context, in CallInput) (*CallResult, error) {
 	if in.Plan == nil {
 		return nil, temporal.NewNonRetryableApplicationError("call input has no plan", "BadInput", nil)
 	}
-	m, err := NewMachine(in.Plan, Call{ID: in.CallID, Caller: in.Caller, Callee: in.Callee, Route: in.Route, Outbound: in.Dial != nil})
-	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadPlan", err)
-	}
 	if in.KeepAlive <= 0 {
 		in.KeepAlive = defaultKeepAlive
 	}
+	if in.MaxHistory <= 0 {
+		in.MaxHistory = 3000
+	}
+	var m *Machine
+	var err error
+	if in.Resume != nil {
+		m, err = RestoreMachine(in.Plan, in.Resume.Machine)
+	} else {
+		m, err = NewMachine(in.Plan, Call{ID: in.CallID, Caller: in.Caller, Callee: in.Callee, Route: in.Route, Outbound: in.Dial != nil})
+	}
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadPlan", err)
+	}
 	s := &shell{ctx: ctx, in: in, m: m, timers: map[string]workflow.CancelFunc{}, seen: map[string]bool{},
-		records: map[string]string{}}
+		records: map[string]string{}, deadlines: map[string]time.Time{}}
 	if err := workflow.SetQueryHandler(ctx, QueryState, s.state); err != nil {
 		return nil, err
 	}
-	if in.Dial != nil {
-		s.dial()
-	}
-	s.handle(Event{Kind: EvStart})
-	s.upsertAttrs(true)
-	if in.Incoming != nil {
-		s.notify(*in.Incoming)
+	if in.Resume != nil {
+		s.resume(*in.Resume)
+	} else {
+		if in.Dial != nil {
+			s.dial()
+		}
+		s.handle(Event{Kind: EvStart})
+		s.upsertAttrs(true)
+		if in.Incoming != nil {
+			s.notify(*in.Incoming)
+		}
 	}
 	sig := workflow.GetSignalChannel(ctx, SignalGraph)
 	for !m.Ended() {
+		if s.quiet() && (s.historyLength() >= in.MaxHistory || workflow.GetInfo(ctx).GetContinueAsNewSuggested()) {
+			return nil, s.continueAsNew(sig)
+		}
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(sig, func(c workflow.ReceiveChannel, _ bool) {
 			var n Notification
@@ -88,6 +104,9 @@ type shell struct {
 	busy        bool
 	lastStep    string
 	lastState   string
+	deadlines   map[string]time.Time // when each interpreter timer fires
+	keepAliveAt time.Time
+	estimate    int // history events, estimated: see historyLength
 }
 
 func (s *shell) resolve(p *pendingFuture) func(workflow.Future) {
@@ -175,6 +194,7 @@ func (s *shell) next() {
 	c := s.commands[0]
 	s.commands = s.commands[1:]
 	s.busy = true
+	s.estimate += 6 // scheduled, started, completed, and a workflow task
 	f := workflow.ExecuteActivity(s.activity(c.summary), c.name, c.arg)
 	s.pending = append(s.pending, &pendingFuture{f: f, then: func(f workflow.Future) {
 		s.busy = false
@@ -216,20 +236,12 @@ func (s *shell) do(c Command) {
 		s.records[c.ID] = s.m.Step()
 		s.run(ActRecord, "record", MediaInput{CallID: id, ClientContext: c.ID, Prompts: c.Prompts, Record: c.Record}, s.doneOnFailure(c.ID))
 	case CmdTimer:
-		tctx, cancel := workflow.WithCancel(s.ctx)
-		s.timers[c.ID] = cancel
-		timerID := c.ID
-		f := workflow.NewTimer(tctx, c.Delay)
-		s.pending = append(s.pending, &pendingFuture{f: f, timer: timerID, then: func(f workflow.Future) {
-			delete(s.timers, timerID)
-			if f.Get(s.ctx, nil) == nil {
-				s.handle(Event{Kind: EvTimer, ID: timerID})
-			}
-		}})
+		s.timer(c.ID, c.Delay)
 	case CmdCancelTimer:
 		if cancel, ok := s.timers[c.ID]; ok {
 			cancel()
 			delete(s.timers, c.ID)
+			delete(s.deadlines, c.ID)
 			for _, p := range s.pending {
 				if p.timer == c.ID {
 					p.done = true
@@ -283,6 +295,7 @@ func (s *shell) do(c Command) {
 
 // notify turns a Graph notification into interpreter events.
 func (s *shell) notify(n Notification) {
+	s.estimate += 4 // the signal and the workflow task it causes
 	if n.ID != "" {
 		if s.seen[n.ID] {
 			return // a duplicate delivery
@@ -396,9 +409,82 @@ func (s *shell) dial() {
 	})
 }
 
+// timer starts an interpreter timer.
+func (s *shell) timer(id string, d time.Duration) {
+	tctx, cancel := workflow.WithCancel(s.ctx)
+	s.timers[id] = cancel
+	s.deadlines[id] = workflow.Now(s.ctx).Add(d)
+	s.estimate += 2
+	f := workflow.NewTimer(tctx, d)
+	s.pending = append(s.pending, &pendingFuture{f: f, timer: id, then: func(f workflow.Future) {
+		delete(s.timers, id)
+		delete(s.deadlines, id)
+		if f.Get(s.ctx, nil) == nil {
+			s.handle(Event{Kind: EvTimer, ID: id})
+		}
+	}})
+}
+
+// historyLength is the run's history length; where the SDK does not know
+// it (the test environment) it is estimated from what the run did.
+func (s *shell) historyLength() int {
+	if n := workflow.GetInfo(s.ctx).GetCurrentHistoryLength(); n > 0 {
+		return n
+	}
+	return s.estimate
+}
+
+// quiet reports whether nothing is in flight but timers: a point where
+// the call can continue as a new run.
+func (s *shell) quiet() bool {
+	return len(s.commands) == 0 && s.activities() == 0 && !s.terminated
+}
+
+// continueAsNew hands the call to a new run, with every notification
+// received so far.
+func (s *shell) continueAsNew(sig workflow.ReceiveChannel) error {
+	r := Resume{Machine: s.m.Snapshot(), Established: s.established, Transfer: s.transfer,
+		Records: s.records, Timers: s.deadlines, KeepAlive: s.keepAliveAt}
+	for {
+		var n Notification
+		if !sig.ReceiveAsync(&n) {
+			break
+		}
+		r.Pending = append(r.Pending, n)
+	}
+	next := s.in
+	next.Incoming, next.Resume = nil, &r
+	workflow.GetLogger(s.ctx).Info("continuing the call as a new run", "history_length", workflow.GetInfo(s.ctx).GetCurrentHistoryLength())
+	return workflow.NewContinueAsNewError(s.ctx, CallWorkflow, next)
+}
+
+// resume picks a call up from the previous run: its timers, its
+// keepAlive and the notifications that run had not handled.
+func (s *shell) resume(r Resume) {
+	s.established, s.transfer = r.Established, r.Transfer
+	if r.Records != nil {
+		s.records = r.Records
+	}
+	now := workflow.Now(s.ctx)
+	for _, id := range sortedKeys(r.Timers) {
+		s.timer(id, max(r.Timers[id].Sub(now), 0))
+	}
+	if s.established {
+		s.keepAliveAt = r.KeepAlive
+		s.keepAliveIn(max(r.KeepAlive.Sub(now), 0))
+	}
+	s.upsertAttrs(true)
+	for _, n := range r.Pending {
+		s.notify(n)
+	}
+}
+
 // keepAlive sends Graph's keepAlive every interval while the call lasts.
-func (s *shell) keepAlive() {
-	f := workflow.NewTimer(s.ctx, s.in.KeepAlive)
+func (s *shell) keepAlive() { s.keepAliveIn(s.in.KeepAlive) }
+
+func (s *shell) keepAliveIn(d time.Duration) {
+	s.keepAliveAt = workflow.Now(s.ctx).Add(d)
+	f := workflow.NewTimer(s.ctx, d)
 	s.pending = append(s.pending, &pendingFuture{f: f, timer: "keepalive", then: func(workflow.Future) {
 		if s.terminated || s.m.Ended() {
 			return
