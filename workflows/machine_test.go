@@ -485,3 +485,30 @@ steps:
 		t.Errorf("prefetched %s; want the URL and the static say prompt, not the templated one", got)
 	}
 }
+
+func TestHangupDuringRecord(t *testing.T) {
+	src := `flow: t
+on_hangup: log
+steps:
+  rec:
+    record: {into: msg, prompt: {say: "Leave a message"}, max_duration: 60s}
+  thanks:
+    play: {say: "Thanks"}
+  log:
+    set: {saved: 'has(msg.status)'}
+variables:
+  saved: bool
+`
+	long := SimConfig{Record: func(*dsl.Record) (map[string]any, time.Duration) {
+		return map[string]any{"status": "max_duration"}, time.Minute
+	}}
+	s := simulate(t, src, long, func(s *Sim) { s.Hangup(5 * time.Second) })
+	if s.Machine().Reason() != "caller_hangup" || s.Machine().Var("saved") != false {
+		t.Errorf("reason %s, saved %v; want the handler to run after a hang-up mid-recording", s.Machine().Reason(), s.Machine().Var("saved"))
+	}
+	for _, l := range s.Log {
+		if strings.Contains(l, "play thanks") {
+			t.Errorf("the flow went on after the caller hung up: %s", l)
+		}
+	}
+}
