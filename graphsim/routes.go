@@ -379,8 +379,7 @@ func (e *Emulator) answer(w http.ResponseWriter, r *http.Request, c *call) {
 		AcceptedModalities []string    `json:"acceptedModalities"`
 		MediaConfig        mediaConfig `json:"mediaConfig"`
 	}
-	if err := readJSON(r, &req); err != nil {
-		graphError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+	if !decode(w, r, &req) {
 		return
 	}
 	switch {
@@ -418,8 +417,7 @@ func (e *Emulator) reject(w http.ResponseWriter, r *http.Request, c *call) {
 		Reason      string `json:"reason"`
 		CallbackURI string `json:"callbackUri"`
 	}
-	if err := readJSON(r, &req); err != nil {
-		graphError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+	if !decode(w, r, &req) {
 		return
 	}
 	reason := strings.ToLower(req.Reason)
@@ -448,8 +446,7 @@ func (e *Emulator) redirect(w http.ResponseWriter, r *http.Request, c *call) {
 		Timeout     *int             `json:"timeout"`
 		CallbackURI string           `json:"callbackUri"`
 	}
-	if err := readJSON(r, &req); err != nil {
-		graphError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+	if !decode(w, r, &req) {
 		return
 	}
 	switch {
@@ -498,8 +495,7 @@ func (e *Emulator) transfer(w http.ResponseWriter, r *http.Request, c *call) {
 	var req struct {
 		TransferTarget map[string]any `json:"transferTarget"`
 	}
-	if err := readJSON(r, &req); err != nil {
-		graphError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+	if !decode(w, r, &req) {
 		return
 	}
 	if _, ok := req.TransferTarget["identity"].(map[string]any); !ok {
@@ -544,8 +540,7 @@ func (e *Emulator) playPrompt(w http.ResponseWriter, r *http.Request, c *call) {
 		Prompts       []prompt `json:"prompts"`
 		ClientContext string   `json:"clientContext"`
 	}
-	if err := readJSON(r, &req); err != nil {
-		graphError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+	if !decode(w, r, &req) {
 		return
 	}
 	uris, ok := promptURIs(w, r, req.Prompts, maxPrompts)
@@ -575,8 +570,7 @@ func (e *Emulator) recordResponse(w http.ResponseWriter, r *http.Request, c *cal
 		StopTones      []string `json:"stopTones"`
 		ClientContext  string   `json:"clientContext"`
 	}
-	if err := readJSON(r, &req); err != nil {
-		graphError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+	if !decode(w, r, &req) {
 		return
 	}
 	uris, ok := promptURIs(w, r, req.Prompts, maxRecordPrompts)
@@ -630,11 +624,8 @@ func (e *Emulator) simpleOp(w http.ResponseWriter, r *http.Request, c *call, act
 		Tones         []string `json:"tones"`
 		Status        string   `json:"status"`
 	}
-	if r.ContentLength != 0 {
-		if err := readJSON(r, &req); err != nil {
-			graphError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
-			return
-		}
+	if r.ContentLength != 0 && !decode(w, r, &req) {
+		return
 	}
 	if !validContext(w, r, req.ClientContext) || !e.established(w, r, c) {
 		return
@@ -674,8 +665,7 @@ func (e *Emulator) handleInvite(w http.ResponseWriter, r *http.Request) {
 		Participants  []map[string]any `json:"participants"`
 		ClientContext string           `json:"clientContext"`
 	}
-	if err := readJSON(r, &req); err != nil {
-		graphError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+	if !decode(w, r, &req) {
 		return
 	}
 	if len(req.Participants) == 0 || len(req.Participants) > 5 {
@@ -715,11 +705,8 @@ func (e *Emulator) handleParticipantAction(w http.ResponseWriter, r *http.Reques
 	var req struct {
 		ClientContext string `json:"clientContext"`
 	}
-	if r.ContentLength != 0 {
-		if err := readJSON(r, &req); err != nil {
-			graphError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
-			return
-		}
+	if r.ContentLength != 0 && !decode(w, r, &req) {
+		return
 	}
 	if !validContext(w, r, req.ClientContext) || !e.established(w, r, c) {
 		return
@@ -754,8 +741,7 @@ func (e *Emulator) handleCreate(w http.ResponseWriter, r *http.Request) {
 		MeetingInfo         map[string]any   `json:"meetingInfo"`
 		ChatInfo            map[string]any   `json:"chatInfo"`
 	}
-	if err := readJSON(r, &req); err != nil {
-		graphError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+	if !decode(w, r, &req) {
 		return
 	}
 	switch {
@@ -816,4 +802,14 @@ func (e *Emulator) handleCreate(w http.ResponseWriter, r *http.Request) {
 	})
 	w.Header().Set("Location", fmt.Sprintf("%s/v1.0/communications/calls/%s", e.cfg.BaseURL, c.id))
 	writeJSON(w, http.StatusCreated, res)
+}
+
+// decode reads a JSON request body into v, answering 400 in Graph's error
+// shape when it can't.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := readJSON(r, v); err != nil {
+		graphError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+		return false
+	}
+	return true
 }
