@@ -34,9 +34,10 @@ fuzz:
 	$(GO) test ./dsl -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./graph -run '^$$' -fuzz '^FuzzDecodeNotifications$$' -fuzztime $(FUZZTIME)
 
-# The example flows must validate clean.
+# The example flows must validate clean, and their scenarios pass.
 flows:
 	$(GO) run ./cmd/ivrflow validate -q flows/
+	$(GO) run ./cmd/ivrflow test flows/
 
 bench:
 	$(GO) test ./dsl -run '^$$' -bench . -benchmem -count 5

@@ -525,7 +525,8 @@ func (m *Machine) exec() (next string, wait bool) {
 		for _, a := range s.Subflow.Params {
 			v, err := m.eval(a.Expr)
 			if err != nil {
-				return m.failStep(err)
+				m.log("error", "param %s: %v", a.Name, err) // the param keeps its default (§7)
+				continue
 			}
 			params[a.Name] = v
 		}
@@ -542,7 +543,9 @@ func (m *Machine) exec() (next string, wait bool) {
 		for _, a := range s.Return {
 			v, err := m.eval(a.Expr)
 			if err != nil {
-				return m.failStep(err)
+				m.log("error", "return %s: %v", a.Name, err) // returned as null (§7)
+				vals[a.Name] = nil
+				continue
 			}
 			vals[a.Name] = v
 		}

@@ -196,6 +196,9 @@ func (s *Sim) do(c Command) {
 		}
 	case CmdRecord:
 		res, d := s.cfg.Record(c.Record)
+		if _, ok := res["uri"]; !ok && res["status"] != "silence" {
+			res["uri"] = "sim://recording/" + c.ID // what the real download step adds
+		}
 		s.logf("record")
 		s.playing[c.ID] = s.schedule(s.now.Add(d), Event{Kind: EvDone, ID: c.ID, OK: true, Result: res})
 	case CmdTimer:

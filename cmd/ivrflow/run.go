@@ -38,6 +38,7 @@ func commands() []command {
 		{"compile", "FILE", "print the compiled Plan of a flow as JSON", cmdCompile},
 		{"graph", "[--format mermaid|dot] FILE", "draw a flow's steps and transitions", cmdGraph},
 		{"schema", "", "print the JSON Schema of the flow language, for editors", cmdSchema},
+		{"test", "[-v] [PATH...]", "run the scenario files (*.test.yaml) of flows on simulated calls", cmdTest},
 		{"dial", "--flow NAME (--phone N | --user ID | --join-url URL | --meeting-id ID --passcode P) [flags]", "ask a running ivrflow to place a call and run a flow on it", cmdDial},
 		{"emulator", "[flags]", "serve a local emulator of the Microsoft Graph calls API, with scripted callers", cmdEmulator},
 	}

@@ -243,3 +243,18 @@ type webhookDial struct {
 	auth, path string
 	body       map[string]any
 }
+
+func TestTestCommand(t *testing.T) {
+	code, out, errOut := ivrflow(t, "test", "-v", "../../flows")
+	if code != 0 || !strings.Contains(out, "scenarios passed, 0 failed") || !strings.Contains(out, "ok    ../../flows/main-menu.test.yaml:") {
+		t.Errorf("test flows = %d\n%s\n%s", code, out, errOut)
+	}
+	dir := t.TempDir()
+	flow, _ := os.ReadFile("../../flows/step-menu.yaml")
+	os.WriteFile(filepath.Join(dir, "step-menu.yaml"), flow, 0o644)
+	os.WriteFile(filepath.Join(dir, "step-menu.test.yaml"), []byte("scenarios:\n  - name: wrong\n    expect: {ending: reject}\n"), 0o644)
+	code, _, errOut = ivrflow(t, "test", dir)
+	if code != 1 || !strings.Contains(errOut, "FAIL  "+filepath.Join(dir, "step-menu.test.yaml")+":2:5: wrong") || !strings.Contains(errOut, "want reject") {
+		t.Errorf("failing scenario = %d\n%s", code, errOut)
+	}
+}

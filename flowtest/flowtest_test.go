@@ -1,0 +1,58 @@
+package flowtest
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestExampleScenarios(t *testing.T) {
+	files, _ := filepath.Glob("../flows/*.test.yaml")
+	if len(files) == 0 {
+		t.Fatal("no scenario files in flows/")
+	}
+	for _, f := range files {
+		results, err := RunFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range results {
+			for _, fl := range r.Failures {
+				t.Errorf("%s: %s: %s", r.Pos, r.Scenario, fl)
+			}
+		}
+	}
+}
+
+// TestFailuresSayWhere checks a failing scenario reports what was
+// expected, what happened, and where in the flow the call was.
+func TestFailuresSayWhere(t *testing.T) {
+	dir := t.TempDir()
+	flow, _ := os.ReadFile("../flows/step-menu.yaml")
+	os.WriteFile(filepath.Join(dir, "step-menu.yaml"), flow, 0o644)
+	os.WriteFile(filepath.Join(dir, "step-menu.test.yaml"), []byte(`scenarios:
+  - name: wrong on purpose
+    expect:
+      ending: reject
+      vars: {nothing: 1}
+`), 0o644)
+	results, err := RunFile(filepath.Join(dir, "step-menu.test.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 1 || len(results[0].Failures) != 2 {
+		t.Fatalf("results = %+v; want one scenario with two failures", results)
+	}
+	f := results[0].Failures[0]
+	if !strings.Contains(f, "ending: got ") || !strings.Contains(f, "want reject") || !strings.Contains(f, "step-menu.yaml:") {
+		t.Errorf("failure %q does not say what happened, what was wanted and where", f)
+	}
+	if results[0].Pos.Line != 2 {
+		t.Errorf("scenario position = %v; want line 2", results[0].Pos)
+	}
+	os.WriteFile(filepath.Join(dir, "bad.test.yaml"), []byte("flow: step-menu.yaml\nscenarios:\n  - nmae: typo\n"), 0o644)
+	if _, err := RunFile(filepath.Join(dir, "bad.test.yaml")); err == nil || !strings.Contains(err.Error(), "nmae") {
+		t.Errorf("unknown key = %v; want an error naming it", err)
+	}
+}
