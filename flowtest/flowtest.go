@@ -8,6 +8,7 @@ package flowtest
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -259,24 +260,21 @@ func subsequence(want, got []string) string {
 	return ""
 }
 
-// same compares a variable with an expected YAML value, numbers by value.
+// same compares a variable with an expected YAML value. Both go through
+// JSON first, so numbers compare by value at any depth.
 func same(got, want any) bool {
-	num := func(v any) (float64, bool) {
-		switch x := v.(type) {
-		case int:
-			return float64(x), true
-		case int64:
-			return float64(x), true
-		case float64:
-			return x, true
+	norm := func(v any) any {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return v
 		}
-		return 0, false
+		var out any
+		if json.Unmarshal(b, &out) != nil {
+			return v
+		}
+		return out
 	}
-	if a, ok := num(got); ok {
-		b, ok := num(want)
-		return ok && a == b
-	}
-	return reflect.DeepEqual(got, want)
+	return reflect.DeepEqual(norm(got), norm(want))
 }
 
 func sortedKeys(m map[string]any) []string {

@@ -56,3 +56,12 @@ func TestFailuresSayWhere(t *testing.T) {
 		t.Errorf("unknown key = %v; want an error naming it", err)
 	}
 }
+
+func TestSameComparesNumbersAtAnyDepth(t *testing.T) {
+	if !same(map[string]any{"tries": int64(2), "ok": false}, map[string]any{"tries": 2, "ok": false}) {
+		t.Error("a map holding int64(2) differs from the YAML map holding 2")
+	}
+	if same(map[string]any{"tries": int64(2)}, map[string]any{"tries": 3}) {
+		t.Error("2 and 3 compare equal")
+	}
+}

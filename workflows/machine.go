@@ -265,8 +265,14 @@ func (m *Machine) Digits() (entry, typeAhead string) {
 	return entry, strings.Join(m.buffer, "")
 }
 
-// Var returns a variable of the main flow, unmasked (for tests).
-func (m *Machine) Var(name string) any { return m.stack[0].vars[name] }
+// Var returns a variable of the main flow, unmasked, or the call's locale
+// (for tests).
+func (m *Machine) Var(name string) any {
+	if name == "locale" {
+		return m.locale
+	}
+	return m.stack[0].vars[name]
+}
 
 func (m *Machine) log(what, format string, args ...any) {
 	m.timeline = append(m.timeline, Entry{At: m.now, Step: m.Step(), What: what, Detail: fmt.Sprintf(format, args...)})

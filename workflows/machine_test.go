@@ -513,4 +513,5 @@ variables:
 			t.Errorf("the flow went on after the caller hung up: %s", l)
 		}
 	}
+	logHas(t, s, "0.200s play rec#1", "0.200s record")
 }

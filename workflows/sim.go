@@ -199,6 +199,18 @@ func (s *Sim) do(c Command) {
 		if _, ok := res["uri"]; !ok && res["status"] != "silence" {
 			res["uri"] = "sim://recording/" + c.ID // what the real download step adds
 		}
+		// The prompt, then the beep, then the recording (§7 rule 30).
+		var names []string
+		for _, p := range c.Prompts {
+			d += s.cfg.PromptDuration(p)
+			names = append(names, p.Name)
+		}
+		if len(names) > 0 {
+			s.logf("play %s", strings.Join(names, ","))
+		}
+		if c.Record.Beep {
+			d += 300 * time.Millisecond
+		}
 		s.logf("record")
 		s.playing[c.ID] = s.schedule(s.now.Add(d), Event{Kind: EvDone, ID: c.ID, OK: true, Result: res})
 	case CmdTimer:
