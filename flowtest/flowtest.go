@@ -150,6 +150,9 @@ func dur(s, what string, fails *[]string) time.Duration {
 func run(plan *dsl.Plan, flowPath string, sc Scenario) Result {
 	res := Result{Scenario: sc.Name}
 	fail := func(format string, args ...any) { res.Failures = append(res.Failures, fmt.Sprintf(format, args...)) }
+	if checkScenario(plan, sc, fail); len(res.Failures) > 0 {
+		return res
+	}
 	cfg := workflows.SimConfig{}
 	if sc.Start != "" {
 		t, err := time.Parse(time.RFC3339, sc.Start)
@@ -284,4 +287,66 @@ func sortedKeys(m map[string]any) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+var endings = []string{"hangup", "caller_hangup", "transfer", "redirect", "reject", "max_duration", "no_answer", "error"}
+
+// checkScenario reports mistakes in the scenario itself: names the flow
+// does not have, values the runner does not know, nothing expected.
+func checkScenario(plan *dsl.Plan, sc Scenario, fail func(string, ...any)) {
+	ex := sc.Expect
+	if ex.Ending == "" && ex.Transfer == "" && len(ex.Prompts)+len(ex.Steps)+len(ex.Vars) == 0 {
+		fail("the scenario expects nothing; give it an expect: with an ending, steps, prompts, vars or a transfer")
+	}
+	if ex.Ending != "" && !slices.Contains(endings, ex.Ending) {
+		fail("ending %q is not one of %s", ex.Ending, strings.Join(endings, ", "))
+	}
+	if sc.Transfer != "" && sc.Transfer != "accept" && sc.Transfer != "refuse" {
+		fail("transfer %q must be accept or refuse", sc.Transfer)
+	}
+	all := map[string]bool{}
+	prompts := map[string]bool{}
+	vars := map[string]bool{"locale": true}
+	for _, p := range append([]*dsl.Plan{plan}, subflows(plan)...) {
+		for _, st := range p.Steps {
+			all[st.ID] = true
+		}
+		for name := range p.Prompts {
+			prompts[name] = true
+		}
+	}
+	for _, v := range plan.Vars {
+		vars[v.Name] = true
+	}
+	for _, st := range ex.Steps {
+		if !all[st] {
+			fail("step %q is not in the flow", st)
+		}
+	}
+	for _, p := range ex.Prompts {
+		if !prompts[p] {
+			fail("prompt %q is not in the flow", p)
+		}
+	}
+	for _, v := range sortedKeys(ex.Vars) {
+		if !vars[v] {
+			fail("variable %q is not in the flow", v)
+		}
+	}
+}
+
+func subflows(p *dsl.Plan) []*dsl.Plan {
+	var out []*dsl.Plan
+	for _, name := range sortedKeys(anyMap(p.Subflows)) {
+		out = append(out, p.Subflows[name])
+	}
+	return out
+}
+
+func anyMap(m map[string]*dsl.Plan) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }

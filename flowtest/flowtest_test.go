@@ -35,14 +35,14 @@ func TestFailuresSayWhere(t *testing.T) {
   - name: wrong on purpose
     expect:
       ending: reject
-      vars: {nothing: 1}
+      steps: [support-menu, operator]
 `), 0o644)
 	results, err := RunFile(filepath.Join(dir, "step-menu.test.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(results) != 1 || len(results[0].Failures) != 2 {
-		t.Fatalf("results = %+v; want one scenario with two failures", results)
+	if len(results) != 1 || len(results[0].Failures) != 1 {
+		t.Fatalf("results = %+v; want one scenario with one failure", results)
 	}
 	f := results[0].Failures[0]
 	if !strings.Contains(f, "ending: got ") || !strings.Contains(f, "want reject") || !strings.Contains(f, "step-menu.yaml:") {
@@ -63,5 +63,28 @@ func TestSameComparesNumbersAtAnyDepth(t *testing.T) {
 	}
 	if same(map[string]any{"tries": int64(2)}, map[string]any{"tries": 3}) {
 		t.Error("2 and 3 compare equal")
+	}
+}
+
+func TestScenarioMistakes(t *testing.T) {
+	dir := t.TempDir()
+	flow, _ := os.ReadFile("../flows/step-menu.yaml")
+	os.WriteFile(filepath.Join(dir, "step-menu.yaml"), flow, 0o644)
+	os.WriteFile(filepath.Join(dir, "step-menu.test.yaml"), []byte(`scenarios:
+  - name: typos
+    transfer: refused
+    expect: {ending: transfered, steps: [mian], vars: {nothing: 1}, prompts: [nope]}
+  - name: nothing expected
+`), 0o644)
+	results, err := RunFile(filepath.Join(dir, "step-menu.test.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(results[0].Failures, "\n") + "\n" + strings.Join(results[1].Failures, "\n")
+	for _, want := range []string{`ending "transfered" is not one of`, `transfer "refused" must be accept or refuse`,
+		`step "mian" is not in the flow`, `variable "nothing" is not in the flow`, `prompt "nope" is not in the flow`, "expects nothing"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("failures lack %q:\n%s", want, got)
+		}
 	}
 }
