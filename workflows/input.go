@@ -261,6 +261,21 @@ func pick(list []string, n int) []string {
 	return []string{list[min(n, len(list))-1]}
 }
 
+// retry starts the next attempt of a collect or menu with the reprompt for
+// this failure, flushing type-ahead when the step says so.
+func (m *Machine) retry(noInput bool, noInputPrompts, noMatchPrompts []string) {
+	in := m.in
+	in.attempt++
+	re := pick(noMatchPrompts, in.noMatch)
+	if noInput {
+		re = pick(noInputPrompts, in.noInput)
+	}
+	if m.typeAhead() == "flush" {
+		m.flush()
+	}
+	m.startAttempt(re)
+}
+
 // failure counts a failed attempt and retries, or leaves the step.
 func (m *Machine) failure(noInput bool) {
 	in, s := m.in, m.step
@@ -281,29 +296,13 @@ func (m *Machine) failure(noInput bool) {
 			m.log("menu", "max failures")
 			m.goTo(mn.OnMaxFailures)
 		default:
-			in.attempt++
-			re := pick(mn.Invalid, in.noMatch)
-			if noInput {
-				re = pick(mn.NoInput, in.noInput)
-			}
-			if mn.TypeAhead == "flush" {
-				m.flush()
-			}
-			m.startAttempt(re)
+			m.retry(noInput, mn.NoInput, mn.Invalid)
 		}
 		return
 	}
 	c := s.Collect
 	if in.attempt < c.MaxAttempts {
-		in.attempt++
-		re := pick(c.NoMatch, in.noMatch)
-		if noInput {
-			re = pick(c.NoInput, in.noInput)
-		}
-		if c.TypeAhead == "flush" {
-			m.flush()
-		}
-		m.startAttempt(re)
+		m.retry(noInput, c.NoInput, c.NoMatch)
 		return
 	}
 	m.top().vars[c.Into] = ""
