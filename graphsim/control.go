@@ -1,12 +1,14 @@
 package graphsim
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -78,6 +80,8 @@ func (e *Emulator) Caller(id string) (*Caller, bool) {
 //	POST /_emulator/calls                     ring the bot (body: CallerSpec)
 //	GET  /_emulator/calls                     the calls, with state
 //	GET  /_emulator/calls/{id}                one call's state and transcript
+//	GET  /_emulator/calls/{id}/events         transcript events from ?from=N, waiting
+//	                                          up to ?wait=D (max 60s) for one
 //	POST /_emulator/calls/{id}/press          press keys (body: {"keys":"12#"})
 //	POST /_emulator/calls/{id}/say            speak (body: a WAV file)
 //	POST /_emulator/calls/{id}/hangup         hang up from the caller's side
@@ -111,6 +115,21 @@ func (e *Emulator) controlRoutes(m *http.ServeMux) {
 			return
 		}
 		writeJSON(w, http.StatusOK, st)
+	})
+	m.HandleFunc("GET /_emulator/calls/{id}/events", func(w http.ResponseWriter, r *http.Request) {
+		from, wait, err := eventsQuery(r)
+		if err != nil {
+			controlError(w, http.StatusBadRequest, err)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), wait)
+		defer cancel()
+		evs, next, state, ended, ok := e.events(ctx, r.PathValue("id"), from)
+		if !ok {
+			controlError(w, http.StatusNotFound, errors.New("no such call"))
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"events": evs, "next": next, "state": state, "ended": ended})
 	})
 	m.HandleFunc("POST /_emulator/calls/{id}/{verb}", func(w http.ResponseWriter, r *http.Request) {
 		cl, ok := e.Caller(r.PathValue("id"))
@@ -170,6 +189,52 @@ func (e *Emulator) controlRoutes(m *http.ServeMux) {
 		e.Throttle(body.Requests, d)
 		w.WriteHeader(http.StatusNoContent)
 	})
+}
+
+func eventsQuery(r *http.Request) (from int, wait time.Duration, err error) {
+	if v := r.URL.Query().Get("from"); v != "" {
+		if from, err = strconv.Atoi(v); err != nil || from < 0 {
+			return 0, 0, fmt.Errorf("from=%q is not a transcript position", v)
+		}
+	}
+	if v := r.URL.Query().Get("wait"); v != "" {
+		if wait, err = time.ParseDuration(v); err != nil || wait < 0 {
+			return 0, 0, fmt.Errorf("wait=%q is not a duration", v)
+		}
+	}
+	return from, min(wait, time.Minute), nil
+}
+
+// events returns the transcript from position from on, waiting until ctx
+// ends for at least one event if there is none yet, and where to go on
+// from. ok is false for an unknown call.
+func (e *Emulator) events(ctx context.Context, id string, from int) (evs []Event, next int, state string, ended, ok bool) {
+	for {
+		e.mu.Lock()
+		c, found := e.calls[normID(id)]
+		if !found {
+			e.mu.Unlock()
+			return nil, 0, "", false, false
+		}
+		tr, changed, state := c.transcript, c.changed, c.state
+		e.mu.Unlock()
+		select {
+		case <-c.ended:
+			ended = true
+		default:
+		}
+		if from < len(tr) || ended || ctx.Err() != nil {
+			if from < len(tr) {
+				evs = slices.Clone(tr[from:])
+			}
+			return evs, max(from, len(tr)), state, ended, true
+		}
+		select {
+		case <-changed:
+		case <-c.ended:
+		case <-ctx.Done():
+		}
+	}
 }
 
 func controlError(w http.ResponseWriter, status int, err error) {

@@ -190,7 +190,10 @@ func (e *Emulator) TokenURL() string {
 	return e.cfg.BaseURL + "/" + e.cfg.TenantID + "/oauth2/v2.0/token"
 }
 
-// JWKSURL is where the keys that sign notifications are published.
+// BaseURL is where the emulator is reachable (Config.BaseURL).
+func (e *Emulator) BaseURL() string { return e.cfg.BaseURL }
+
+// JWKSURL is where the notification signing keys are published.
 func (e *Emulator) JWKSURL() string { return e.cfg.BaseURL + "/v1/keys" }
 
 // GraphURL is the base URL of the calls API (v1.0).
