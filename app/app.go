@@ -60,6 +60,9 @@ type Config struct {
 	// Reload is how often FlowsDir is checked for changed flows;
 	// DefaultReload when zero, never when negative.
 	Reload time.Duration
+	// Secret looks up the value of a flow secret by name for http steps;
+	// nil knows none.
+	Secret func(name string) string
 	// Logger receives the runtime's log lines; nil discards them.
 	Logger *slog.Logger
 }
@@ -174,7 +177,7 @@ func NewWorker(cfg Config, c client.Client, opts *worker.Options) (worker.Worker
 	}
 	calls := &activities.Calls{Graph: gc, Prompts: cfg.prompts(), CallbackURL: cfg.CallbackURL(),
 		RecordingDir: recordings, TenantID: cfg.Graph.TenantID}
-	dips := &activities.DataDips{Client: &http.Client{Timeout: time.Minute}}
+	dips := &activities.DataDips{Client: &http.Client{Timeout: time.Minute}, Secret: cfg.Secret}
 	var wo worker.Options
 	if opts != nil {
 		wo = *opts

@@ -1,6 +1,7 @@
 package graphsim
 
 import (
+	"fmt"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -363,8 +364,47 @@ func TestControlAPI(t *testing.T) {
 	if r := post("/_emulator/calls", `{"script":[{"press":"99z"}]}`); r.StatusCode != 400 {
 		t.Errorf("ring with a bad script = %d; want 400", r.StatusCode)
 	}
+	// The events endpoint pages through the transcript and waits for more.
+	type page struct {
+		Events []Event
+		Next   int
+		Ended  bool
+	}
+	events := func(query string) (page, int) {
+		r, err := http.Get(b.e.cfg.BaseURL + "/_emulator/calls/" + created.ID + "/events" + query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		var p page
+		json.NewDecoder(r.Body).Decode(&p)
+		return p, r.StatusCode
+	}
+	first, code := events("")
+	if code != 200 || len(first.Events) == 0 || first.Next != len(first.Events) || first.Ended || first.Events[0].Kind != "ring" {
+		t.Fatalf("events = %d %+v", code, first)
+	}
+	waited := make(chan page, 1)
+	go func() {
+		p, _ := events(fmt.Sprintf("?from=%d&wait=20s", first.Next))
+		waited <- p
+	}()
 	post("/_emulator/calls/"+created.ID+"/hangup", "")
+	got := <-waited
+	if len(got.Events) == 0 || got.Next <= first.Next {
+		t.Errorf("waiting for events = %+v", got)
+	}
+	if _, code := events("?from=-1"); code != 400 {
+		t.Errorf("from=-1 = %d; want 400", code)
+	}
+	if _, code := events("?wait=soon"); code != 400 {
+		t.Errorf("wait=soon = %d; want 400", code)
+	}
 	b.next("terminated", callState("terminated"))
+	last, _ := events(fmt.Sprintf("?from=%d&wait=20s", got.Next))
+	if !last.Ended {
+		t.Errorf("after the hang-up: %+v; want ended", last)
+	}
 	r, _ := http.Get(b.e.cfg.BaseURL + "/_emulator/calls/" + created.ID)
 	var st struct {
 		State      string

@@ -255,7 +255,10 @@ func (e *Emulator) callStatus(id string, transcript bool) map[string]any {
 	return st
 }
 
-var _ json.Marshaler = (*Event)(nil)
+var (
+	_ json.Marshaler   = (*Event)(nil)
+	_ json.Unmarshaler = (*Event)(nil)
+)
 
 // MarshalJSON writes the offset as text ("1.25s") so transcripts read well.
 func (ev *Event) MarshalJSON() ([]byte, error) {
@@ -264,4 +267,23 @@ func (ev *Event) MarshalJSON() ([]byte, error) {
 		At string `json:"at"`
 		plain
 	}{ev.At.String(), plain(*ev)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (ev *Event) UnmarshalJSON(b []byte) error {
+	type plain Event
+	var v struct {
+		At string `json:"at"`
+		plain
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	at, err := time.ParseDuration(v.At)
+	if err != nil {
+		return fmt.Errorf("graphsim: event at %q: %w", v.At, err)
+	}
+	*ev = Event(v.plain)
+	ev.At = at
+	return nil
 }

@@ -23,6 +23,8 @@ func cmdEmulator(ctx context.Context, e *env, args []string) int {
 	strict := fs.Bool("strict", false, "refuse callback URIs that are not https, as Graph does")
 	answer := fs.Duration("answer-timeout", 15*time.Second, "how long an incoming call waits to be answered")
 	keepAlive := fs.Duration("keepalive-timeout", 45*time.Minute, "how long a call lives without keepAlive")
+	attempts := fs.Int("delivery-attempts", 3, "how many times a notification is posted before it is given up")
+	backoff := fs.Duration("delivery-backoff", 200*time.Millisecond, "the pause between delivery attempts")
 	if ok, code := parse(fs, args); !ok {
 		return code
 	}
@@ -40,6 +42,7 @@ func cmdEmulator(ctx context.Context, e *env, args []string) int {
 	emu, err := graphsim.New(graphsim.Config{
 		BaseURL: base, AppID: *appID, AppSecret: *secret, TenantID: *tenant, CallbackURL: *callback,
 		Strict: *strict, AnswerTimeout: *answer, KeepAliveTimeout: *keepAlive, Logger: log,
+		DeliveryAttempts: *attempts, DeliveryBackoff: *backoff,
 	})
 	if err != nil {
 		ln.Close()

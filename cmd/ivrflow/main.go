@@ -1,15 +1,17 @@
 // Command ivrflow is the one ivrflow binary: it checks, compiles and draws
-// call flows, and (as the project grows) runs the whole IVR.
+// call flows, tests them, and runs the whole IVR: ivrflow dev on one
+// machine, ivrflow serve and worker in production.
 package main
 
 import (
 	"context"
 	"os"
 	"os/signal"
+	"syscall"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

@@ -41,6 +41,10 @@ func commands() []command {
 		{"test", "[-v] [PATH...]", "run the scenario files (*.test.yaml) of flows on simulated calls", cmdTest},
 		{"dial", "--flow NAME (--phone N | --user ID | --join-url URL | --meeting-id ID --passcode P) [flags]", "ask a running ivrflow to place a call and run a flow on it", cmdDial},
 		{"emulator", "[flags]", "serve a local emulator of the Microsoft Graph calls API, with scripted callers", cmdEmulator},
+		{"dev", "[--memory] [flags]", "run everything in one process: Temporal and its Web UI, the webhook, the worker and the Graph emulator", cmdDev},
+		{"call", "[--press KEYS@T,...] [--say FILE[@T]] [--hangup-after D] ROUTE", "place a simulated call to a route of a running ivrflow dev and print what happens", cmdCall},
+		{"serve", "[flags]", "run the webhook that takes Graph's notifications, against a Temporal cluster", cmdServe},
+		{"worker", "[flags]", "run the worker that executes call flows, against a Temporal cluster", cmdWorker},
 	}
 }
 
