@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -71,6 +72,9 @@ type Options struct {
 	// Worker overrides the flow worker's options when set.
 	Worker *worker.Options
 }
+
+// stopTimeout bounds how long Stop waits for the Temporal server.
+const stopTimeout = 20 * time.Second
 
 // Stack is a running development stack.
 type Stack struct {
@@ -226,7 +230,17 @@ func (s *Stack) Stop() error {
 			s.Client.Close()
 		}
 		if s.Temporal != nil {
-			errs = append(errs, s.Temporal.Stop())
+			// The server waits for its own long polls to drain; should that
+			// ever hang, the process still gets to exit. The database is
+			// consistent either way (SQLite in WAL mode).
+			done := make(chan error, 1)
+			go func() { done <- s.Temporal.Stop() }()
+			select {
+			case err := <-done:
+				errs = append(errs, err)
+			case <-time.After(stopTimeout):
+				errs = append(errs, fmt.Errorf("devstack: the Temporal server did not stop within %v", stopTimeout))
+			}
 		}
 		s.stopErr = errors.Join(errs...)
 	})

@@ -6,8 +6,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/ivrflow/ivrflow/dsl"
 
 	"github.com/ivrflow/ivrflow/devstack"
 )
@@ -77,8 +82,18 @@ func cmdDev(ctx context.Context, e *env, args []string) int {
 	if a := s.Temporal.FrontendAddress(); a != "127.0.0.1:7233" {
 		call += " --temporal " + a
 	}
+	if warns := devWarnings(e, *flows); len(warns) > 0 {
+		fmt.Fprintln(w)
+		for _, warn := range warns {
+			fmt.Fprintf(w, "  ! %s\n", warn)
+		}
+	}
 	fmt.Fprintf(w, "\nCall a flow from another terminal:\n  %s\n", call)
-	fmt.Fprintf(w, "Place an outbound call:\n  IVRFLOW_DIAL_TOKEN=%s ivrflow dial --flow main-menu --phone +14255550199\n", *dialToken)
+	dial := "ivrflow dial --flow main-menu --phone +14255550199"
+	if s.WebhookURL != "http://127.0.0.1:8080" {
+		dial += " --url " + s.WebhookURL
+	}
+	fmt.Fprintf(w, "Place an outbound call:\n  IVRFLOW_DIAL_TOKEN=%s %s\n", *dialToken, dial)
 	fmt.Fprintf(w, "Ctrl-C stops everything.\n")
 	<-ctx.Done()
 	fmt.Fprintf(w, "stopping...\n")
@@ -87,4 +102,32 @@ func cmdDev(ctx context.Context, e *env, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// devWarnings says what will not work in this dev stack: speech without
+// espeak-ng, http steps without their secrets.
+func devWarnings(e *env, dir string) []string {
+	var out []string
+	if _, err := exec.LookPath("espeak-ng"); err != nil {
+		out = append(out, "espeak-ng is not installed: say: prompts cannot be rendered and play nothing (Debian: apt-get install espeak-ng)")
+	}
+	files, _ := flowFiles([]string{dir})
+	var missing []string
+	for _, f := range files {
+		plan, err := dsl.CompileFile(f)
+		if err != nil {
+			continue
+		}
+		for _, name := range plan.Secrets {
+			v := "IVRFLOW_SECRET_" + name
+			if e.getenv(v) == "" && !slices.Contains(missing, v) {
+				missing = append(missing, v)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		out = append(out, "flow secrets are not set, so the http steps that use them fail: "+strings.Join(missing, ", "))
+	}
+	return out
 }
