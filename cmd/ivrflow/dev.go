@@ -17,9 +17,6 @@ import (
 	"github.com/ivrflow/ivrflow/devstack"
 )
 
-// embedded reports whether this binary carries the Temporal server.
-const embedded = true
-
 // cmdDev runs everything in one process: Temporal and its UI, the webhook,
 // the worker and the Graph emulator.
 func cmdDev(ctx context.Context, e *env, args []string) int {

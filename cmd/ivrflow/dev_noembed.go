@@ -5,13 +5,23 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 )
 
-// embedded reports whether this binary carries the Temporal server.
-const embedded = false
-
 // cmdDev explains that this build has no embedded Temporal server.
-func cmdDev(_ context.Context, e *env, _ []string) int {
-	fmt.Fprintf(e.stderr, "ivrflow dev: this ivrflow was built without the embedded Temporal server (-tags noembed); run ivrflow serve and ivrflow worker against a Temporal cluster, or build without the tag\n")
+func cmdDev(_ context.Context, e *env, args []string) int {
+	return notEmbedded(e, "dev", args)
+}
+
+// notEmbedded is what the commands that need the embedded server do in a
+// build without it.
+func notEmbedded(e *env, name string, args []string) int {
+	msg := fmt.Sprintf("ivrflow %s: this ivrflow was built without the embedded Temporal server (-tags noembed); run ivrflow serve and ivrflow worker against a Temporal cluster, or build without the tag\n", name)
+	if slices.ContainsFunc(args, func(a string) bool { return a == "-h" || a == "-help" || a == "--help" }) {
+		helpFor(e, name).Usage()
+		fmt.Fprintf(e.stderr, "\n%s", msg)
+		return 0
+	}
+	fmt.Fprint(e.stderr, msg)
 	return 2
 }
