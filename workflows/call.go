@@ -36,6 +36,10 @@ func CallWorkflow(ctx workflow.Context, in CallInput) (*CallResult, error) {
 	}
 	s := &shell{ctx: ctx, in: in, m: m, timers: map[string]workflow.CancelFunc{}, seen: map[string]bool{},
 		records: map[string]string{}, deadlines: map[string]time.Time{}}
+	// Calls started before Graph commands became local activities replay
+	// with regular ones; every new run (and every continued one) decides
+	// here, before its first command.
+	s.local = workflow.GetVersion(ctx, VersionLocalCommands, workflow.DefaultVersion, 1) >= 1
 	if err := workflow.SetQueryHandler(ctx, QueryState, s.state); err != nil {
 		return nil, err
 	}
@@ -106,7 +110,27 @@ type shell struct {
 	lastState   string
 	deadlines   map[string]time.Time // when each interpreter timer fires
 	keepAliveAt time.Time
-	estimate    int // history events, estimated: see historyLength
+	estimate    int  // history events, estimated: see historyLength
+	local       bool // Graph commands run as local activities (VersionLocalCommands)
+}
+
+// VersionLocalCommands is the workflow.GetVersion change id under which
+// Graph call-control commands (answer, subscribeToTone, playPrompt,
+// cancelMediaProcessing, recordResponse, transfer, redirect, reject,
+// keepAlive, hang up) run as local activities, in the worker that runs the
+// workflow task: no activity task goes through the server, which takes
+// four persistence writes and a second workflow task off each command and
+// sends it to Graph within the workflow task that decided it. Version 1:
+// local. The default version (histories from before) used regular
+// activities. Recording downloads and placing calls stay regular
+// activities: a download can take long, and neither is on a caller's
+// critical path.
+const VersionLocalCommands = "graph-commands-local"
+
+// localCommands lists the activities run locally from version 1.
+var localCommands = map[string]bool{
+	ActAnswer: true, ActSubscribe: true, ActPlay: true, ActCancelMedia: true, ActRecord: true,
+	ActTransfer: true, ActRedirect: true, ActReject: true, ActHangup: true, ActKeepAlive: true,
 }
 
 func (s *shell) resolve(p *pendingFuture) func(workflow.Future) {
@@ -163,6 +187,20 @@ func (s *shell) activity(name string) workflow.Context {
 	})
 }
 
+// localActivity is activity's counterpart for local activities: the same
+// timeouts and retries, run by the workflow's worker.
+func (s *shell) localActivity(name string) workflow.Context {
+	return workflow.WithLocalActivityOptions(s.ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout:    10 * time.Second,
+		ScheduleToCloseTimeout: 30 * time.Second,
+		Summary:                name,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2,
+			MaximumInterval: 2 * time.Second, MaximumAttempts: 4,
+		},
+	})
+}
+
 // command is a Graph call-control activity waiting its turn.
 type command struct {
 	name, summary string
@@ -194,8 +232,14 @@ func (s *shell) next() {
 	c := s.commands[0]
 	s.commands = s.commands[1:]
 	s.busy = true
-	s.estimate += 6 // scheduled, started, completed, and a workflow task
-	f := workflow.ExecuteActivity(s.activity(c.summary), c.name, c.arg)
+	var f workflow.Future
+	if s.local && localCommands[c.name] {
+		s.estimate += 2 // the marker, and now and then a workflow task
+		f = workflow.ExecuteLocalActivity(s.localActivity(c.summary), c.name, c.arg)
+	} else {
+		s.estimate += 6 // scheduled, started, completed, and a workflow task
+		f = workflow.ExecuteActivity(s.activity(c.summary), c.name, c.arg)
+	}
 	s.pending = append(s.pending, &pendingFuture{f: f, then: func(f workflow.Future) {
 		s.busy = false
 		c.then(f)

@@ -1,7 +1,10 @@
 package workflows
 
 import (
+	"encoding/base64"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.temporal.io/sdk/worker"
@@ -15,6 +18,23 @@ func TestReplay(t *testing.T) {
 	files, _ := filepath.Glob("testdata/histories/*.json")
 	if len(files) == 0 {
 		t.Fatal("no recorded histories in testdata/histories")
+	}
+	// The newest interpreter version must be among them, or its code path
+	// is not proven to replay.
+	// The marker's change id is a JSON string payload, base64 in the file.
+	marker := base64.StdEncoding.EncodeToString([]byte(`"` + VersionLocalCommands + `"`))
+	latest := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), marker) {
+			latest++
+		}
+	}
+	if latest == 0 {
+		t.Errorf("no recorded history has the %s version marker; record one with go test ./e2e -record-histories", VersionLocalCommands)
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {

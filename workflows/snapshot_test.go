@@ -56,7 +56,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 func TestContinueAsNew(t *testing.T) {
 	g := newFakeGraph(t, 2*time.Minute, 250*time.Millisecond)
 	g.env.RegisterWorkflow(CallWorkflow)
-	g.env.ExecuteWorkflow(CallWorkflow, CallInput{CallID: "c1", Caller: "+14255550123", Plan: compile(t, collectFlow), MaxHistory: 25})
+	g.env.ExecuteWorkflow(CallWorkflow, CallInput{CallID: "c1", Caller: "+14255550123", Plan: compile(t, collectFlow), MaxHistory: 15})
 	var can *workflow.ContinueAsNewError
 	if err := g.env.GetWorkflowError(); !errors.As(err, &can) {
 		t.Fatalf("workflow error = %v; want continue-as-new", err)
