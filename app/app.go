@@ -31,6 +31,10 @@ import (
 // DefaultReload is how often the flow directory is checked for changes.
 const DefaultReload = 2 * time.Second
 
+// DefaultWorkflowTaskPollers is how many workflow task pollers NewWorker
+// runs unless its options say otherwise (docs/PERFORMANCE.md).
+const DefaultWorkflowTaskPollers = 8
+
 // Config is what the webhook and the worker need to know.
 type Config struct {
 	// FlowsDir holds the flows (*.yaml) and their prompt files. Required.
@@ -181,6 +185,14 @@ func NewWorker(cfg Config, c client.Client, opts *worker.Options) (worker.Worker
 	var wo worker.Options
 	if opts != nil {
 		wo = *opts
+	}
+	// The SDK's default of two workflow task pollers alternates them
+	// between the worker's sticky queue and the task queue; under load the
+	// sticky one keeps them busy and a new call's first task (its answer)
+	// waits seconds on the task queue. More pollers keep one waiting on
+	// each.
+	if wo.MaxConcurrentWorkflowTaskPollers == 0 && wo.WorkflowTaskPollerBehavior == nil {
+		wo.MaxConcurrentWorkflowTaskPollers = DefaultWorkflowTaskPollers
 	}
 	w := worker.New(c, workflows.TaskQueue, wo)
 	w.RegisterWorkflow(workflows.CallWorkflow)

@@ -32,6 +32,12 @@ import (
 //     rather than after the cache refresh; as the CLI.
 //   - history.hostLevelCacheMaxSize = 8096 (default 128000): a smaller
 //     mutable state cache for one developer machine; as the CLI.
+//   - matching.numTaskqueueReadPartitions = 1 and
+//     matching.numTaskqueueWritePartitions = 1 (default 4): one developer
+//     machine runs one worker; with four partitions a task can land on a
+//     partition where none of its pollers waits and be forwarded to the
+//     root partition first. The Temporal documentation advises one
+//     partition for task queues of this size.
 //   - frontend.namespaceRPS.visibility = 100 (default 10): the Web UI
 //     and `ivrflow` listing calls issue several visibility requests per
 //     page; 10 per second throttles them visibly; as the CLI.
@@ -45,6 +51,8 @@ func DefaultDynamicConfig() map[string]any {
 		"system.forceSearchAttributesCacheRefreshOnRead": true,
 		"history.hostLevelCacheMaxSize":                  8096,
 		"frontend.namespaceRPS.visibility":               100,
+		"matching.numTaskqueueReadPartitions":            1,
+		"matching.numTaskqueueWritePartitions":           1,
 	}
 }
 
