@@ -43,6 +43,7 @@ func commands() []command {
 		{"emulator", "[flags]", "serve a local emulator of the Microsoft Graph calls API, with scripted callers", cmdEmulator},
 		{"dev", "[--memory] [flags]", "run everything in one process: Temporal and its Web UI, the webhook, the worker and the Graph emulator", cmdDev},
 		{"call", "[--press KEYS@T,...] [--say FILE[@T]] [--hangup-after D] ROUTE", "place a simulated call to a route of a running ivrflow dev and print what happens", cmdCall},
+		{"dtmf", "[--json] FILE.wav", "detect the DTMF digits in a recording (ITU-T Q.24, in-band)", cmdDtmf},
 		{"bench", "[--calls N] [--rate R] [--hold D] [--json] [flags]", "drive many simulated calls through the whole stack in this process and report latency, CPU and memory", cmdBench},
 		{"serve", "[flags]", "run the webhook that takes Graph's notifications, against a Temporal cluster", cmdServe},
 		{"worker", "[flags]", "run the worker that executes call flows, against a Temporal cluster", cmdWorker},
