@@ -454,6 +454,8 @@ func TestDefaultDynamicConfigKeys(t *testing.T) {
 		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(),
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key(),
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(),
+		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key(),
+		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(),
 	} {
 		known[k] = true
 	}
