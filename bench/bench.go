@@ -235,6 +235,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	stack, err := devstack.Start(ctx, devstack.Options{
 		FlowsDir: flowsDir, DataDir: dataDir, Memory: !opts.OnDisk, UIPort: uiPort,
 		Emulation: emu, Logger: opts.Logger, DynamicConfig: opts.DynamicConfig, Worker: opts.Worker,
+		MediaPort: -1,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)

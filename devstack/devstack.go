@@ -27,6 +27,7 @@ import (
 	"github.com/ivrflow/ivrflow/devserver"
 	"github.com/ivrflow/ivrflow/graph"
 	"github.com/ivrflow/ivrflow/graphsim"
+	"github.com/ivrflow/ivrflow/media"
 )
 
 // The emulated bot's app registration.
@@ -71,6 +72,9 @@ type Options struct {
 	Secret func(name string) string
 	// Worker overrides the flow worker's options when set.
 	Worker *worker.Options
+	// MediaPort is the media worker's HTTP port (WebRTC signalling and the
+	// /phone softphone); negative runs no media worker.
+	MediaPort int
 }
 
 // stopTimeout bounds how long Stop waits for the Temporal server.
@@ -89,6 +93,10 @@ type Stack struct {
 	// WebhookURL and EmulatorURL are the HTTP bases of the webhook and
 	// the emulator; DBFile is Temporal's database ("" in memory).
 	WebhookURL, EmulatorURL, DBFile string
+	// Media is the media worker, which takes WebRTC calls at MediaURL
+	// (its softphone is MediaURL/phone/); nil when turned off.
+	Media    *app.Media
+	MediaURL string
 
 	worker  worker.Worker
 	cancel  context.CancelFunc
@@ -190,6 +198,23 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		s.worker = nil
 		return nil, fmt.Errorf("devstack: worker: %w", err)
 	}
+	if opts.MediaPort >= 0 {
+		mediaLn, err := net.Listen("tcp", net.JoinHostPort(ip, fmt.Sprint(opts.MediaPort)))
+		if err != nil {
+			return nil, fmt.Errorf("devstack: media worker: %w", err)
+		}
+		s.Media, err = app.NewMedia(runCtx, cfg, s.Client, media.Config{Loopback: true})
+		if err == nil {
+			err = s.Media.Start()
+		}
+		if err != nil {
+			mediaLn.Close()
+			s.Media = nil
+			return nil, fmt.Errorf("devstack: media worker: %w", err)
+		}
+		s.MediaURL = "http://" + mediaLn.Addr().String()
+		s.serve(runCtx, mediaLn, s.Media.Handler, log)
+	}
 	s.serve(runCtx, hookLn, s.Webhook.Handler, log)
 	served = true
 	return s, nil
@@ -213,6 +238,13 @@ func (s *Stack) UIURL() string { return s.Temporal.UIURL() }
 func (s *Stack) Stop() error {
 	s.stopped.Do(func() {
 		var errs []error
+		if s.Media != nil {
+			// WebRTC calls cannot outlive the process that holds their
+			// audio: they end now, and their flows' on_hangup runs.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			errs = append(errs, s.Media.Stop(ctx))
+			cancel()
+		}
 		if s.cancel != nil {
 			s.cancel() // the HTTP servers shut down and the flow watch ends
 		}

@@ -177,7 +177,7 @@ type devInfo struct{ grpc, namespace, emulator, ui, webhook string }
 
 func startDev(t *testing.T, args ...string) (*proc, devInfo) {
 	t.Helper()
-	base := []string{"dev", "--temporal-port", "0", "--ui-port", "0", "--emulator-port", "0"}
+	base := []string{"dev", "--temporal-port", "0", "--ui-port", "0", "--emulator-port", "0", "--media-port", "0"}
 	p := startProc(t, append(base, args...)...)
 	p.waitLine(readyRe, 3*time.Minute)
 	out := p.output()

@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -58,6 +59,57 @@ func (s *Store) URI(ctx context.Context, p workflows.Prompt) (string, error) {
 		return s.say(ctx, p)
 	}
 	return "", fmt.Errorf("prompt %s has no audio", p.Name)
+}
+
+// Path returns a local file holding p's audio, preparing it first if
+// needed: the media worker plays prompts itself. A URL prompt is fetched
+// once and kept in the cache under a hash of its URL.
+func (s *Store) Path(ctx context.Context, p workflows.Prompt) (string, error) {
+	var uri string
+	var err error
+	switch {
+	case p.URL != "":
+		return s.fetch(ctx, p)
+	case p.File != "":
+		uri, err = s.file(p)
+	case p.Text != "":
+		uri, err = s.say(ctx, p)
+	default:
+		return "", fmt.Errorf("prompt %s has no audio", p.Name)
+	}
+	if err != nil {
+		return "", err
+	}
+	return s.path(strings.TrimSuffix(uri[strings.LastIndex(uri, "/")+1:], ".wav")), nil
+}
+
+// fetch downloads a URL prompt into the cache.
+func (s *Store) fetch(ctx context.Context, p workflows.Prompt) (string, error) {
+	sum := sha256.Sum256([]byte("url\x00" + p.URL))
+	key := hex.EncodeToString(sum[:])
+	if _, err := os.Stat(s.path(key)); err == nil {
+		return s.path(key), nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL, nil)
+	if err != nil {
+		return "", fmt.Errorf("prompt %s: %w", p.Name, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("prompt %s: %w", p.Name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("prompt %s: GET %s: %s", p.Name, p.URL, resp.Status)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return "", fmt.Errorf("prompt %s: GET %s: %w", p.Name, p.URL, err)
+	}
+	if err := s.write(key, b); err != nil {
+		return "", err
+	}
+	return s.path(key), nil
 }
 
 func (s *Store) uri(key string) string {

@@ -151,6 +151,52 @@ func (r *Router) Flow(name string) (*dsl.Plan, bool) {
 	return p, ok
 }
 
+// RouteInfo describes a route, for callers that pick one by name (the
+// media worker's softphone).
+type RouteInfo struct {
+	Name        string `json:"name"`
+	Flow        string `json:"flow"`
+	Description string `json:"description,omitempty"`
+	Number      string `json:"number,omitempty"`
+}
+
+// Routes lists the routes the Router holds, sorted by name.
+func (r *Router) Routes() []RouteInfo {
+	t := r.table.Load()
+	if t == nil {
+		return nil
+	}
+	out := make([]RouteInfo, 0, len(t.routes))
+	for _, e := range t.routes {
+		out = append(out, RouteInfo{Name: e.route.Name, Flow: e.plan.Flow, Description: e.plan.Description, Number: e.route.Number})
+	}
+	slices.SortFunc(out, func(a, b RouteInfo) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// ByName returns the Plan of the route with the given name, or of the flow
+// with that name when no route has it, and the route's name.
+func (r *Router) ByName(name string) (*dsl.Plan, string, bool) {
+	t := r.table.Load()
+	if t == nil {
+		return nil, "", false
+	}
+	for _, e := range t.routes {
+		if e.route.Name == name {
+			return e.plan, e.route.Name, true
+		}
+	}
+	if p, ok := t.byName[name]; ok {
+		for _, e := range t.routes {
+			if e.plan == p {
+				return p, e.route.Name, true
+			}
+		}
+		return p, name, true
+	}
+	return nil, "", false
+}
+
 // Reload recompiles the Router's directory now. On failure the Router
 // keeps the flows it had and the error lists every problem.
 func (r *Router) Reload() error {

@@ -22,6 +22,7 @@ const (
 	ActKeepAlive     = "KeepAlive"
 	ActHTTP          = "HTTPRequest"
 	ActPlaceCall     = "PlaceCall"
+	ActMediaSession  = "MediaSession"
 	TaskQueue        = "ivrflow"
 	SignalGraph      = "graph"
 	QueryState       = "state"
@@ -56,6 +57,18 @@ type CallInput struct {
 	MaxHistory int `json:"max_history,omitempty"`
 	// Resume carries a call's state into a new run (continue-as-new).
 	Resume *Resume `json:"resume,omitempty"`
+	// MediaQueue, when set, makes the call app-hosted: its audio is held
+	// by a media worker (package media), not by Graph, and every
+	// call-control command, recording download included, runs as an
+	// activity on this task queue, which belongs to that worker's process.
+	// A MediaSession activity runs there for the whole call; if it fails
+	// (the process died), the call ends as if the caller had hung up.
+	MediaQueue string `json:"media_queue,omitempty"`
+}
+
+// MediaSessionInput ties a call to the media worker that holds its audio.
+type MediaSessionInput struct {
+	CallID string `json:"call_id"`
 }
 
 // Resume is what a call workflow hands to its next run.

@@ -43,6 +43,9 @@ func CallWorkflow(ctx workflow.Context, in CallInput) (*CallResult, error) {
 	if err := workflow.SetQueryHandler(ctx, QueryState, s.state); err != nil {
 		return nil, err
 	}
+	if in.MediaQueue != "" {
+		s.mediaSession()
+	}
 	if in.Resume != nil {
 		s.resume(*in.Resume)
 	} else {
@@ -201,6 +204,56 @@ func (s *shell) localActivity(name string) workflow.Context {
 	})
 }
 
+// mediaActivity is activity's counterpart for an app-hosted call: the
+// activity runs on the media worker's own task queue, and waits at most
+// 10 s for it to take the task (a process that died takes none).
+func (s *shell) mediaActivity(name string) workflow.Context {
+	ctx := s.activity(name)
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:              s.in.MediaQueue,
+		StartToCloseTimeout:    10 * time.Second,
+		ScheduleToStartTimeout: 10 * time.Second,
+		ScheduleToCloseTimeout: 30 * time.Second,
+		Summary:                name,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2,
+			MaximumInterval: 2 * time.Second, MaximumAttempts: 4,
+		},
+	})
+}
+
+// mediaSessionHeartbeat is how long the MediaSession activity may go
+// without a heartbeat before the call is taken for lost with its media
+// worker.
+const mediaSessionHeartbeat = 10 * time.Second
+
+// mediaSession runs the MediaSession activity of an app-hosted call on its
+// media worker. It returns when the worker has ended the call (and sent
+// the terminated notification); if it fails, the worker is gone with the
+// call's audio, and the call ends here as hung up, so on_hangup runs. It
+// is waited for like a timer: the call does not wait for it to end.
+func (s *shell) mediaSession() {
+	ctx := workflow.WithActivityOptions(s.ctx, workflow.ActivityOptions{
+		TaskQueue:              s.in.MediaQueue,
+		ScheduleToStartTimeout: mediaSessionHeartbeat,
+		StartToCloseTimeout:    48 * time.Hour,
+		HeartbeatTimeout:       mediaSessionHeartbeat,
+		Summary:                "media session",
+		RetryPolicy:            &temporal.RetryPolicy{MaximumAttempts: 1},
+	})
+	s.estimate += 4
+	f := workflow.ExecuteActivity(ctx, ActMediaSession, MediaSessionInput{CallID: s.in.CallID})
+	s.pending = append(s.pending, &pendingFuture{f: f, timer: "media-session", then: func(f workflow.Future) {
+		err := f.Get(s.ctx, nil)
+		if err == nil || s.terminated {
+			return
+		}
+		workflow.GetLogger(s.ctx).Warn("media worker lost; ending the call", "error", err)
+		s.notify(Notification{ID: "media-session-lost", Kind: "call", State: "terminated", Code: 500, Subcode: 1005,
+			Message: "media worker lost: " + err.Error()})
+	}})
+}
+
 // command is a Graph call-control activity waiting its turn.
 type command struct {
 	name, summary string
@@ -233,7 +286,10 @@ func (s *shell) next() {
 	s.commands = s.commands[1:]
 	s.busy = true
 	var f workflow.Future
-	if s.local && localCommands[c.name] {
+	if s.in.MediaQueue != "" && (localCommands[c.name] || c.name == ActDownload) {
+		s.estimate += 6
+		f = workflow.ExecuteActivity(s.mediaActivity(c.summary), c.name, c.arg)
+	} else if s.local && localCommands[c.name] {
 		s.estimate += 2 // the marker, and now and then a workflow task
 		f = workflow.ExecuteLocalActivity(s.localActivity(c.summary), c.name, c.arg)
 	} else {
@@ -513,7 +569,7 @@ func (s *shell) resume(r Resume) {
 	for _, id := range sortedKeys(r.Timers) {
 		s.timer(id, max(r.Timers[id].Sub(now), 0))
 	}
-	if s.established {
+	if s.established && s.in.MediaQueue == "" {
 		s.keepAliveAt = r.KeepAlive
 		s.keepAliveIn(max(r.KeepAlive.Sub(now), 0))
 	}
@@ -524,7 +580,13 @@ func (s *shell) resume(r Resume) {
 }
 
 // keepAlive sends Graph's keepAlive every interval while the call lasts.
-func (s *shell) keepAlive() { s.keepAliveIn(s.in.KeepAlive) }
+// An app-hosted call has no Graph call to keep alive: its MediaSession
+// watches the media worker instead.
+func (s *shell) keepAlive() {
+	if s.in.MediaQueue == "" {
+		s.keepAliveIn(s.in.KeepAlive)
+	}
+}
 
 func (s *shell) keepAliveIn(d time.Duration) {
 	s.keepAliveAt = workflow.Now(s.ctx).Add(d)

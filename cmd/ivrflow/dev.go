@@ -29,6 +29,7 @@ func cmdDev(ctx context.Context, e *env, args []string) int {
 	uiport := fs.Int("ui-port", 8233, "Temporal Web UI `port`; -1 for no UI")
 	hport := fs.Int("port", 8080, "webhook `port`")
 	eport := fs.Int("emulator-port", 8089, "Graph emulator `port`")
+	mport := fs.Int("media-port", 8234, "media worker `port` (WebRTC calls and the /phone softphone); -1 for none")
 	emuURL := fs.String("emulator", "", "use the Graph emulator at this `URL` instead of starting one (ivrflow emulator --callback http://IP:PORT/api/calls); calls in progress then survive a restart of dev")
 	dialToken := fs.String("dial-token", envOr(e, "IVRFLOW_DIAL_TOKEN", "dev"), "bearer token of POST /api/dial (env IVRFLOW_DIAL_TOKEN)")
 	level := fs.String("log-level", envOr(e, "IVRFLOW_LOG_LEVEL", "warn"), "debug, info, warn or error (env IVRFLOW_LOG_LEVEL)")
@@ -48,7 +49,7 @@ func cmdDev(ctx context.Context, e *env, args []string) int {
 	began := time.Now()
 	s, err := devstack.Start(ctx, devstack.Options{
 		FlowsDir: *flows, DataDir: *data, Memory: *memory, IP: *ip,
-		TemporalPort: *tport, UIPort: *uiport, WebhookPort: *hport, EmulatorPort: *eport, EmulatorURL: *emuURL,
+		TemporalPort: *tport, UIPort: *uiport, WebhookPort: *hport, EmulatorPort: *eport, EmulatorURL: *emuURL, MediaPort: *mport,
 		DialToken: *dialToken, Logger: log,
 		Secret: func(name string) string { return e.getenv("IVRFLOW_SECRET_" + name) },
 	})
@@ -66,6 +67,9 @@ func cmdDev(ctx context.Context, e *env, args []string) int {
 	fmt.Fprintf(w, "  webhook           %s/api/calls\n", s.WebhookURL)
 	fmt.Fprintf(w, "  metrics           %s/metrics\n", s.WebhookURL)
 	fmt.Fprintf(w, "  Graph emulator    %s (control API %s/_emulator/calls)\n", s.EmulatorURL, s.EmulatorURL)
+	if s.MediaURL != "" {
+		fmt.Fprintf(w, "  softphone         %s/phone/ (WebRTC calls, media worker)\n", s.MediaURL)
+	}
 	if s.DBFile != "" {
 		abs, _ := filepath.Abs(s.DBFile)
 		fmt.Fprintf(w, "  history           %s (calls survive a restart)\n", abs)

@@ -47,6 +47,7 @@ func commands() []command {
 		{"bench", "[--calls N] [--rate R] [--hold D] [--json] [flags]", "drive many simulated calls through the whole stack in this process and report latency, CPU and memory", cmdBench},
 		{"serve", "[flags]", "run the webhook that takes Graph's notifications, against a Temporal cluster", cmdServe},
 		{"worker", "[flags]", "run the worker that executes call flows, against a Temporal cluster", cmdWorker},
+		{"media", "[flags]", "run the media worker that takes WebRTC calls (signalling, /phone, DTMF, recording), against a Temporal cluster", cmdMedia},
 	}
 }
 

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ivrflow/ivrflow/app"
+	"github.com/ivrflow/ivrflow/media"
+)
+
+// mediaFlags are the media worker's own settings.
+type mediaFlags struct {
+	addr      string
+	publicIPs string
+	ports     string
+	maxCalls  int
+	loopback  bool
+}
+
+func addMediaFlags(fs *flag.FlagSet, e *env, addr string) *mediaFlags {
+	f := &mediaFlags{}
+	fs.StringVar(&f.addr, "media-addr", envOr(e, "IVRFLOW_MEDIA_ADDR", addr), "listen address `host:port` of the media worker's signalling and /phone page (env IVRFLOW_MEDIA_ADDR)")
+	fs.StringVar(&f.publicIPs, "media-public-ip", envOr(e, "IVRFLOW_MEDIA_PUBLIC_IP", ""), "comma-separated public `addresses` callers reach this host's UDP ports at, behind 1:1 NAT (env IVRFLOW_MEDIA_PUBLIC_IP)")
+	fs.StringVar(&f.ports, "media-ports", envOr(e, "IVRFLOW_MEDIA_PORTS", ""), "UDP port `range` for call audio, e.g. 40000-40999 (env IVRFLOW_MEDIA_PORTS)")
+	fs.IntVar(&f.maxCalls, "media-max-calls", 400, "most calls held at once; more are refused with 503")
+	return f
+}
+
+// config turns the flags into a media.Config.
+func (f *mediaFlags) config() (media.Config, error) {
+	mc := media.Config{MaxCalls: f.maxCalls, Loopback: f.loopback}
+	for _, ip := range strings.Split(f.publicIPs, ",") {
+		if ip = strings.TrimSpace(ip); ip == "" {
+			continue
+		}
+		if net.ParseIP(ip) == nil {
+			return mc, fmt.Errorf("--media-public-ip: %q is not an IP address", ip)
+		}
+		mc.PublicIPs = append(mc.PublicIPs, ip)
+	}
+	if f.ports != "" {
+		lo, hi, ok := strings.Cut(f.ports, "-")
+		a, err1 := strconv.ParseUint(lo, 10, 16)
+		b, err2 := strconv.ParseUint(hi, 10, 16)
+		if !ok || err1 != nil || err2 != nil || a == 0 || b < a {
+			return mc, fmt.Errorf("--media-ports: %q is not a port range such as 40000-40999", f.ports)
+		}
+		mc.PortMin, mc.PortMax = uint16(a), uint16(b)
+	}
+	return mc, nil
+}
+
+// cmdMedia runs the media worker against an external Temporal: WebRTC
+// callers reach flows through it, with no Graph involved.
+func cmdMedia(ctx context.Context, e *env, args []string) int {
+	fs := helpFor(e, "media")
+	rf := addRuntimeFlags(fs, e)
+	mf := addMediaFlags(fs, e, ":8234")
+	if ok, code := parse(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() != 0 {
+		fs.Usage()
+		return 2
+	}
+	log, err := rf.logger(e.stderr)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ivrflow media: %v\n", err)
+		return 2
+	}
+	mc, err := mf.config()
+	if st, serr := os.Stat(rf.flows); serr != nil || !st.IsDir() {
+		err = errors.Join(err, fmt.Errorf("flow directory %q does not exist", rf.flows))
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ivrflow media:\n  %s\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))
+		return 2
+	}
+	c, err := rf.connect(ctx, log)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ivrflow media: %v\n", err)
+		return 1
+	}
+	defer c.Close()
+	cfg := app.Config{FlowsDir: rf.flows, DataDir: rf.data, SearchAttributes: !rf.noSA, Logger: log}
+	m, err := app.NewMedia(ctx, cfg, c, mc)
+	if err == nil {
+		err = m.Start()
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ivrflow media: %v\n", err)
+		return 1
+	}
+	ln, err := net.Listen("tcp", mf.addr)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ivrflow media: %v\n", err)
+		return 1
+	}
+	log.Info("media worker listening", "addr", ln.Addr().String(), "task_queue", m.Server.TaskQueue(), "phone", "http://"+ln.Addr().String()+"/phone/")
+	serr := app.Serve(ctx, ln, m.Handler)
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := m.Stop(sctx); err != nil {
+		log.Warn("calls' last notifications not all sent", "error", err)
+	}
+	if serr != nil {
+		fmt.Fprintf(e.stderr, "ivrflow media: %v\n", serr)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,310 @@
+package media
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+	"go.temporal.io/sdk/client"
+
+	"github.com/ivrflow/ivrflow/dsl"
+	"github.com/ivrflow/ivrflow/media/phone"
+	"github.com/ivrflow/ivrflow/prompts"
+	"github.com/ivrflow/ivrflow/webhook"
+)
+
+// Flows finds the flow a WebRTC call asks for. *webhook.Router is one.
+type Flows interface {
+	// ByName returns the Plan of a route (or flow) and the route's name.
+	ByName(name string) (*dsl.Plan, string, bool)
+	// Routes lists what can be called.
+	Routes() []webhook.RouteInfo
+}
+
+// Config configures a Server.
+type Config struct {
+	// Temporal starts the calls' workflows and signals them.
+	Temporal client.Client
+	// Flows are the flows callers can reach.
+	Flows Flows
+	// Prompts turns prompts into audio files.
+	Prompts *prompts.Store
+	// RecordingDir is where recordings are written, one folder per call.
+	RecordingDir string
+	// TaskQueue is this process's own task queue, which the calls' media
+	// activities are sent to. Default: ivrflow-media-HOST-RANDOM, new for
+	// every process, so no other process can take a call's commands.
+	TaskQueue string
+	// SearchAttributes is set when the namespace has ivrflow's search
+	// attributes registered.
+	SearchAttributes bool
+	// MaxCalls bounds the calls held at once; more are refused with 503.
+	// Default 400.
+	MaxCalls int
+	// PublicIPs are the addresses callers reach this host's UDP ports at,
+	// when they differ from the host's own (behind 1:1 NAT).
+	PublicIPs []string
+	// PortMin and PortMax bound the UDP ports calls use (0: any), for a
+	// firewall.
+	PortMin, PortMax uint16
+	// Loopback offers loopback addresses as ICE candidates: for a caller
+	// on the same host (ivrflow dev and tests).
+	Loopback bool
+	// AnswerTimeout is how long a call may wait for its flow to answer it
+	// before it is dropped, as Graph drops a call a bot does not answer.
+	// Default 15 s.
+	AnswerTimeout time.Duration
+	// DetachTimeout is how long a call outlives its workflow's
+	// MediaSession (an operator terminated the workflow, say) before it is
+	// hung up. Default 30 s.
+	DetachTimeout time.Duration
+	// Logger receives the worker's log lines; nil discards them.
+	Logger *slog.Logger
+}
+
+// Server is a media worker: it takes WebRTC calls, runs each one's flow as
+// an app-hosted CallWorkflow, and carries out that workflow's media
+// commands on the call's audio.
+type Server struct {
+	cfg Config
+	api *webrtc.API
+	log *slog.Logger
+
+	mu     sync.Mutex
+	calls  map[string]*call
+	recent map[string]*call // calls ended in the last recentFor, for status and late activities
+	closed bool
+	cache  promptCache
+}
+
+// New returns a Server. Register its activities on a worker for
+// s.TaskQueue() and serve s.Handler().
+func New(cfg Config) (*Server, error) {
+	if cfg.Temporal == nil || cfg.Flows == nil || cfg.Prompts == nil {
+		return nil, errors.New("media: Temporal, Flows and Prompts are required")
+	}
+	if cfg.RecordingDir == "" {
+		return nil, errors.New("media: RecordingDir is required")
+	}
+	if err := os.MkdirAll(cfg.RecordingDir, 0o750); err != nil {
+		return nil, fmt.Errorf("media: %w", err)
+	}
+	if cfg.TaskQueue == "" {
+		host, _ := os.Hostname()
+		cfg.TaskQueue = "ivrflow-media-" + cmp.Or(host, "host") + "-" + randomID()[:8]
+	}
+	cfg.MaxCalls = cmp.Or(cfg.MaxCalls, 400)
+	cfg.AnswerTimeout = cmp.Or(cfg.AnswerTimeout, 15*time.Second)
+	cfg.DetachTimeout = cmp.Or(cfg.DetachTimeout, 30*time.Second)
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	api, err := newAPI(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("media: %w", err)
+	}
+	return &Server{cfg: cfg, api: api, log: log, calls: map[string]*call{}, recent: map[string]*call{}}, nil
+}
+
+// telephoneEventPT is the payload type offered for RFC 4733 events when
+// the caller's offer does not fix one.
+const telephoneEventPT = 101
+
+// newAPI builds the pion API every call uses: PCMU and telephone-event
+// only, so a caller must send G.711 µ-law.
+func newAPI(cfg Config) (*webrtc.API, error) {
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1},
+		PayloadType:        0,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, err
+	}
+	// Registered even though pion knows nothing of it: otherwise its
+	// packets fail to read (no codec for their payload type).
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: mimeTelephoneEvent, ClockRate: 8000, SDPFmtpLine: "0-16"},
+		PayloadType:        telephoneEventPT,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, err
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+		return nil, err
+	}
+	se := webrtc.SettingEngine{}
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetIncludeLoopbackCandidate(cfg.Loopback)
+	// A caller gone quiet is noticed in 5 s and given up in 15 s.
+	se.SetICETimeouts(5*time.Second, 15*time.Second, 2*time.Second)
+	if len(cfg.PublicIPs) > 0 {
+		se.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
+	}
+	if cfg.PortMin != 0 || cfg.PortMax != 0 {
+		if err := se.SetEphemeralUDPPortRange(cfg.PortMin, cfg.PortMax); err != nil {
+			return nil, fmt.Errorf("UDP port range %d-%d: %w", cfg.PortMin, cfg.PortMax, err)
+		}
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}
+
+const mimeTelephoneEvent = "audio/telephone-event"
+
+// TaskQueue is the task queue this process's media activities run on.
+func (s *Server) TaskQueue() string { return s.cfg.TaskQueue }
+
+// Calls returns how many calls the Server holds.
+func (s *Server) Calls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.calls)
+}
+
+// Handler serves the signalling endpoints and the softphone:
+//
+//	POST   /calls?route=NAME  an SDP offer (application/sdp) in, the answer out (201, Location: /calls/ID)
+//	GET    /calls/ID          the call's state and transcript (JSON)
+//	DELETE /calls/ID          hang up
+//	GET    /phone/            the softphone page
+//	GET    /phone/routes      the routes it can call (JSON)
+//	GET    /healthz           200 while calls are taken
+func (s *Server) Handler() http.Handler {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		code, msg := http.StatusInternalServerError, err.Error()
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			code, msg = he.Code, fmt.Sprint(he.Message)
+		}
+		if !c.Response().Committed {
+			_ = c.JSON(code, map[string]string{"error": msg})
+		}
+	}
+	e.POST("/calls", s.handleOffer)
+	e.GET("/calls/:id", s.handleStatus)
+	e.DELETE("/calls/:id", s.handleHangup)
+	e.GET("/phone/routes", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]any{"routes": s.cfg.Flows.Routes()})
+	})
+	e.GET("/phone", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/phone/") })
+	e.GET("/phone/*", echo.WrapHandler(http.StripPrefix("/phone", phone.Handler())))
+	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/phone/") })
+	e.GET("/healthz", func(c echo.Context) error {
+		s.mu.Lock()
+		closed := s.closed
+		s.mu.Unlock()
+		if closed {
+			return c.String(http.StatusServiceUnavailable, "stopping\n")
+		}
+		return c.String(http.StatusOK, "ok\n")
+	})
+	return e
+}
+
+// maxOffer bounds an SDP offer's size.
+const maxOffer = 64 << 10
+
+func (s *Server) handleOffer(c echo.Context) error {
+	if ct := c.Request().Header.Get(echo.HeaderContentType); !strings.HasPrefix(ct, "application/sdp") {
+		return echo.NewHTTPError(http.StatusUnsupportedMediaType, fmt.Sprintf("the offer must be sent as application/sdp, not %q", ct))
+	}
+	name := c.QueryParam("route")
+	if name == "" {
+		return echo.NewHTTPError(http.StatusBadRequest, "no route: POST /calls?route=NAME (GET /phone/routes lists them)")
+	}
+	plan, route, ok := s.cfg.Flows.ByName(name)
+	if !ok {
+		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("no route or flow named %q (GET /phone/routes lists them)", name))
+	}
+	body, err := io.ReadAll(io.LimitReader(c.Request().Body, maxOffer+1))
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "reading the offer: "+err.Error())
+	}
+	if len(body) > maxOffer {
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("the offer is larger than %d bytes", maxOffer))
+	}
+	caller := cmp.Or(c.QueryParam("caller"), "webrtc:"+c.RealIP())
+	cl, answer, err := s.accept(c.Request().Context(), string(body), plan, route, caller)
+	if err != nil {
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			return he
+		}
+		return echo.NewHTTPError(http.StatusBadRequest, err.Error())
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/calls/"+cl.id)
+	c.Response().Header().Set("X-Call-Id", cl.id)
+	return c.Blob(http.StatusCreated, "application/sdp", []byte(answer))
+}
+
+func (s *Server) handleStatus(c echo.Context) error {
+	cl := s.call(c.Param("id"))
+	if cl == nil {
+		return echo.NewHTTPError(http.StatusNotFound, "no call "+c.Param("id"))
+	}
+	return c.JSON(http.StatusOK, cl.status())
+}
+
+func (s *Server) handleHangup(c echo.Context) error {
+	cl := s.call(c.Param("id"))
+	if cl == nil {
+		return echo.NewHTTPError(http.StatusNotFound, "no call "+c.Param("id"))
+	}
+	cl.end(endCaller)
+	return c.NoContent(http.StatusNoContent)
+}
+
+// call returns a call held or recently ended.
+func (s *Server) call(id string) *call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.calls[id]; ok {
+		return c
+	}
+	return s.recent[id]
+}
+
+// Close ends every call, each as dropped by the service, so that each
+// flow's on_hangup runs, and refuses new ones. It waits until the calls'
+// last notifications are sent or ctx ends.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	calls := make([]*call, 0, len(s.calls))
+	for _, c := range s.calls {
+		calls = append(calls, c)
+	}
+	s.mu.Unlock()
+	for _, c := range calls {
+		c.end(endStopping)
+	}
+	for _, c := range calls {
+		select {
+		case <-c.flushed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func randomID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
