@@ -66,7 +66,7 @@ func (fakeFlows) Routes() []webhook.RouteInfo {
 	return []webhook.RouteInfo{{Name: "demo", Flow: "demo", Description: "a demo"}}
 }
 
-func newTestServer(t *testing.T, tc *fakeTemporal, mutate func(*Config)) (*Server, *httptest.Server) {
+func newTestServer(t testing.TB, tc *fakeTemporal, mutate func(*Config)) (*Server, *httptest.Server) {
 	t.Helper()
 	cfg := Config{Temporal: tc, Flows: fakeFlows{}, Prompts: &prompts.Store{Dir: t.TempDir()},
 		RecordingDir: t.TempDir(), Loopback: true}
@@ -88,7 +88,7 @@ func newTestServer(t *testing.T, tc *fakeTemporal, mutate func(*Config)) (*Serve
 }
 
 // offer makes a real offer from a pion peer with the given codecs.
-func offer(t *testing.T, mime string, pt webrtc.PayloadType, clock uint32) (*webrtc.PeerConnection, string) {
+func offer(t testing.TB, mime string, pt webrtc.PayloadType, clock uint32) (*webrtc.PeerConnection, string) {
 	t.Helper()
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
@@ -124,7 +124,7 @@ func offer(t *testing.T, mime string, pt webrtc.PayloadType, clock uint32) (*web
 	return pc, pc.LocalDescription().SDP
 }
 
-func post(t *testing.T, url, contentType, body string) (*http.Response, string) {
+func post(t testing.TB, url, contentType, body string) (*http.Response, string) {
 	t.Helper()
 	resp, err := http.Post(url, contentType, strings.NewReader(body))
 	if err != nil {

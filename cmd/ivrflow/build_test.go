@@ -298,14 +298,17 @@ func TestDocsNameOnlyRealVariables(t *testing.T) {
 	if len(serve) < 10 {
 		t.Fatalf("found only %d IVRFLOW_ names in serve.go: %v", len(serve), serve)
 	}
+	for n := range envNames(t, parseGo(t, "media.go")) {
+		serve[n] = true
+	}
 	for _, c := range []struct {
 		file  string
 		known map[string]bool
 		by    string
 	}{
-		// serve and worker are all these files configure.
-		{"docker-compose.yml", serve, "cmd/ivrflow/serve.go"},
-		{"deploy/ivrflow.env.example", serve, "cmd/ivrflow/serve.go"},
+		// serve, worker and media are all these files configure.
+		{"docker-compose.yml", serve, "cmd/ivrflow/serve.go or media.go"},
+		{"deploy/ivrflow.env.example", serve, "cmd/ivrflow/serve.go or media.go"},
 		// The docs also show other commands (ivrflow dial).
 		{"docs/PRODUCTION.md", all, "the Go files of cmd/ivrflow"},
 	} {
