@@ -63,10 +63,23 @@ func TestEveryExampleFlow(t *testing.T) {
 			if !strings.Contains(tr, " answer ") && !strings.Contains(tr, " reject ") && !strings.Contains(tr, " redirect ") {
 				t.Errorf("%s: the bot neither answered, rejected nor redirected the call\n%s", c.flow, tr)
 			}
-			if strings.Contains(tr, "undelivered") || strings.Contains(tr, "prompt-failed") {
+			if strings.Contains(tr, "undelivered") || promptFailed(tr) {
 				t.Errorf("%s: a notification or a prompt failed\n%s", c.flow, tr)
 			}
 			t.Logf("%s: %s", c.flow, res.Reason)
 		})
 	}
+}
+
+// promptFailed reports whether a prompt of ours failed to play. Example
+// flows also show url: prompts on reserved .example hosts, which can never
+// be fetched; whether a call reaches one before the script hangs up
+// depends on timing, so their failures are not ours.
+func promptFailed(transcript string) bool {
+	for _, line := range strings.Split(transcript, "\n") {
+		if strings.Contains(line, "prompt-failed") && !strings.Contains(line, ".example/") {
+			return true
+		}
+	}
+	return false
 }

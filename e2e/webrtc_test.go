@@ -171,6 +171,7 @@ func TestBrowserCall(t *testing.T) {
 	if res.Reason != "hangup" || res.Vars["tones"] != "159" || res.Vars["keyed"] != "123" {
 		t.Errorf("result: %+v", res)
 	}
+	saveHistory(t, c, "call-"+id, "webrtc-sound-check")
 	words, _ := res.Vars["words"].(map[string]any)
 	uri, _ := words["uri"].(string)
 	if words["status"] != "ok" || !strings.HasPrefix(uri, "file://") {
