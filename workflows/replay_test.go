@@ -23,7 +23,9 @@ func TestReplay(t *testing.T) {
 	// is not proven to replay.
 	// The marker's change id is a JSON string payload, base64 in the file.
 	marker := base64.StdEncoding.EncodeToString([]byte(`"` + VersionLocalCommands + `"`))
-	latest := 0
+	// So must an app-hosted call (a media worker's), whose activity
+	// MediaSession only it runs.
+	latest, media := 0, 0
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -32,9 +34,15 @@ func TestReplay(t *testing.T) {
 		if strings.Contains(string(b), marker) {
 			latest++
 		}
+		if strings.Contains(string(b), `"name": "`+ActMediaSession+`"`) {
+			media++
+		}
 	}
 	if latest == 0 {
 		t.Errorf("no recorded history has the %s version marker; record one with go test ./e2e -record-histories", VersionLocalCommands)
+	}
+	if media == 0 {
+		t.Errorf("no recorded history is of an app-hosted call; record one with go test ./e2e -run TestBrowserCall -record-histories")
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
