@@ -2,9 +2,14 @@ package media
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"math"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -114,79 +119,120 @@ func BenchmarkToneToDigit(b *testing.B) {
 	}
 }
 
-// BenchmarkWebRTCCalls holds 100 WebRTC calls between pion peers in this
-// process and the Server, each caller sending PCMU every 20 ms and each
-// call being recorded, and measures the process's CPU time while they
-// run. Both ends are in the process (SRTP, RTP, ICE keepalives on both
-// sides), so the figure over-counts what a media worker spends. Each
-// iteration is a second of wall time: run it with -benchtime 10x.
+// BenchmarkWebRTCCalls holds 100 WebRTC calls, each caller sending PCMU
+// every 20 ms and each call being recorded, and measures the CPU time of
+// the process that holds them (decryption, RTP, RTCP, ICE keepalives,
+// µ-law decoding, DTMF detection and recording). The callers are pion
+// peers in a second process (this test binary, run as TestHelperCallers),
+// so their cost is not counted. Each iteration is a second of wall time:
+// run it with -benchtime 10x.
 func BenchmarkWebRTCCalls(b *testing.B) {
 	const calls = 100
 	tc := &fakeTemporal{}
 	s, hs := newTestServer(b, tc, func(c *Config) { c.AnswerTimeout = time.Hour; c.DetachTimeout = time.Hour })
-	frame := make([]byte, 160)
-	for i := range frame {
-		frame[i] = g711.EncodeUlaw(int16(2000 * math.Sin(float64(i)*0.3)))
-	}
-	var tracks []*webrtc.TrackLocalStaticSample
-	for i := range calls {
-		pc, sdp := offer(b, webrtc.MimeTypePCMU, 0, 8000)
-		tr, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000}, "a", "caller")
-		if err != nil {
-			b.Fatal(err)
-		}
-		_ = sdp
-		if err := pc.GetTransceivers()[0].Sender().ReplaceTrack(tr); err != nil {
-			b.Fatal(err)
-		}
-		resp, answer := post(b, hs.URL+"/calls?route=demo", "application/sdp", pc.LocalDescription().SDP)
-		if resp.StatusCode != http.StatusCreated {
-			b.Fatalf("call %d: %d %s", i, resp.StatusCode, answer)
-		}
-		if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
-			b.Fatal(err)
-		}
-		id := tc.started[len(tc.started)-1].CallID
-		ctx := context.Background()
-		if err := s.Answer(ctx, workflows.AnswerInput{CallID: id}); err != nil {
-			b.Fatal(err)
-		}
-		rec := &dsl.Record{MaxDuration: dsl.Duration(time.Hour), InitialSilence: dsl.Duration(time.Hour), MaxSilence: dsl.Duration(time.Hour)}
-		if err := s.RecordResponse(ctx, workflows.MediaInput{CallID: id, ClientContext: "rec", Record: rec}); err != nil {
-			b.Fatal(err)
-		}
-		tracks = append(tracks, tr)
-	}
-	stop := make(chan struct{})
-	done := make(chan struct{})
+	// Each call the callers place is answered and recorded at once.
+	answered := make(chan struct{})
 	go func() {
-		defer close(done)
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				for _, tr := range tracks {
-					_ = tr.WriteSample(pionmedia.Sample{Data: frame, Duration: 20 * time.Millisecond})
+		defer close(answered)
+		ctx := context.Background()
+		rec := &dsl.Record{MaxDuration: dsl.Duration(time.Hour), InitialSilence: dsl.Duration(time.Hour), MaxSilence: dsl.Duration(time.Hour)}
+		for n := 0; n < calls; {
+			tc.mu.Lock()
+			started := append([]workflows.CallInput(nil), tc.started[n:]...)
+			tc.mu.Unlock()
+			for _, in := range started {
+				if err := s.Answer(ctx, workflows.AnswerInput{CallID: in.CallID}); err != nil {
+					b.Error(err)
 				}
+				if err := s.RecordResponse(ctx, workflows.MediaInput{CallID: in.CallID, ClientContext: "rec", Record: rec}); err != nil {
+					b.Error(err)
+				}
+				n++
 			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	}()
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestHelperCallers$")
+	cmd.Env = append(os.Environ(), "MEDIA_BENCH_URL="+hs.URL, fmt.Sprintf("MEDIA_BENCH_CALLS=%d", calls))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		stdin.Close() // the callers hang up and exit
+		_ = cmd.Wait()
+	}()
+	select {
+	case <-answered:
+	case <-time.After(time.Minute):
+		b.Fatal("the calls were not all placed in a minute")
+	}
 	time.Sleep(3 * time.Second) // ICE and DTLS settle
 	before, start := cpuTime(), time.Now()
 	for b.Loop() {
 		time.Sleep(time.Second)
 	}
 	cpu, wall := cpuTime()-before, time.Since(start)
-	close(stop)
-	<-done
 	perCall := cpu.Seconds() / wall.Seconds() / calls
 	b.ReportMetric(perCall*100, "%core/call")
 	b.ReportMetric(1/perCall, "calls/core")
 	if held := s.Calls(); held != calls {
 		b.Errorf("%d calls held at the end, want %d", held, calls)
+	}
+}
+
+// TestHelperCallers is BenchmarkWebRTCCalls's second process: it places
+// MEDIA_BENCH_CALLS calls to MEDIA_BENCH_URL and sends PCMU on each every
+// 20 ms until its stdin closes.
+func TestHelperCallers(t *testing.T) {
+	url := os.Getenv("MEDIA_BENCH_URL")
+	if url == "" {
+		t.Skip("run by BenchmarkWebRTCCalls")
+	}
+	calls, _ := strconv.Atoi(os.Getenv("MEDIA_BENCH_CALLS"))
+	frame := make([]byte, 160)
+	for i := range frame {
+		frame[i] = g711.EncodeUlaw(int16(2000 * math.Sin(float64(i)*0.3)))
+	}
+	var tracks []*webrtc.TrackLocalStaticSample
+	for i := range calls {
+		pc, sdp := offer(t, webrtc.MimeTypePCMU, 0, 8000)
+		tr, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000}, "a", "caller")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pc.GetTransceivers()[0].Sender().ReplaceTrack(tr); err != nil {
+			t.Fatal(err)
+		}
+		resp, answer := post(t, url+"/calls?route=demo", "application/sdp", sdp)
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("call %d: %d %s", i, resp.StatusCode, answer)
+		}
+		if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+			t.Fatal(err)
+		}
+		tracks = append(tracks, tr)
+	}
+	stop := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		close(stop)
+	}()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+			for _, tr := range tracks {
+				_ = tr.WriteSample(pionmedia.Sample{Data: frame, Duration: 20 * time.Millisecond})
+			}
+		}
 	}
 }
 
