@@ -103,7 +103,8 @@ func cmdMedia(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "ivrflow media: %v\n", err)
 		return 1
 	}
-	log.Info("media worker listening", "addr", ln.Addr().String(), "task_queue", m.Server.TaskQueue(), "phone", "http://"+ln.Addr().String()+"/phone/")
+	fmt.Fprintf(e.stdout, "media worker listening on http://%s (task queue %s); softphone http://%s/phone/\n",
+		ln.Addr(), m.Server.TaskQueue(), ln.Addr())
 	serr := app.Serve(ctx, ln, m.Handler)
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

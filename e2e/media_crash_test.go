@@ -1,0 +1,97 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/ivrflow/ivrflow/workflows"
+)
+
+// pionCaller offers a call from a pion peer (PCMU and telephone-event) to
+// a media worker's route and completes the negotiation; it returns the
+// call's id.
+func pionCaller(t *testing.T, base, route string) string {
+	t.Helper()
+	me := &webrtc.MediaEngine{}
+	for _, c := range []webrtc.RTPCodecParameters{
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1}, PayloadType: 0},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: "audio/telephone-event", ClockRate: 8000, SDPFmtpLine: "0-16"}, PayloadType: 126},
+	} {
+		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
+			t.Fatal(err)
+		}
+	}
+	se := webrtc.SettingEngine{}
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pc.Close() })
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv}); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	resp, err := http.Post(base+"/calls?route="+route, "application/sdp", strings.NewReader(pc.LocalDescription().SDP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /calls: %d %s", resp.StatusCode, answer)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(answer)}); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimPrefix(resp.Header.Get("Location"), "/calls/")
+}
+
+// TestMediaWorkerCrash runs ivrflow media as its own process against
+// ivrflow dev's Temporal, calls the sound-check flow through it, and kills
+// it (SIGKILL) once the call is answered. The call's workflow must notice
+// within the MediaSession heartbeat timeout and end the call as hung up,
+// running the flow's on_hangup.
+func TestMediaWorkerCrash(t *testing.T) {
+	data := t.TempDir()
+	_, d := startDev(t, "--memory", "--port", "0", "--media-port", "-1", "--data", data, "--flows", "../flows")
+	media := startProc(t, "media", "--temporal", d.grpc, "--namespace", d.namespace, "--flows", "../flows",
+		"--data", data, "--media-addr", "127.0.0.1:0")
+	m := media.waitLine(regexp.MustCompile(`^media worker listening on (http://\S+)`), time.Minute)
+	id := pionCaller(t, m[1], "sound-check")
+	waitStatus(t, m[1]+"/calls/"+id, 30*time.Second, "the call to be answered", func(st mediaStatus) bool {
+		return st.has("prompt", "record-words")
+	})
+	if err := media.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+
+	c := temporalClient(t, d)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var res workflows.CallResult
+	if err := c.GetWorkflow(ctx, "call-"+id, "").Get(ctx, &res); err != nil {
+		t.Fatalf("the call's workflow: %v", err)
+	}
+	t.Logf("the call ended %.1fs after the media worker was killed: %+v", time.Since(killed).Seconds(), res)
+	if res.Reason != "caller_hangup" || res.Vars["left"] != true {
+		t.Errorf("result %+v: want the caller's hang-up, with on_hangup run (left = true)", res)
+	}
+}
