@@ -11,6 +11,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/ivrflow/ivrflow/internal/pionpeer"
 	"github.com/ivrflow/ivrflow/workflows"
 )
 
@@ -19,36 +20,8 @@ import (
 // call's id.
 func pionCaller(t *testing.T, base, route string) string {
 	t.Helper()
-	me := &webrtc.MediaEngine{}
-	for _, c := range []webrtc.RTPCodecParameters{
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1}, PayloadType: 0},
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: "audio/telephone-event", ClockRate: 8000, SDPFmtpLine: "0-16"}, PayloadType: 126},
-	} {
-		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
-			t.Fatal(err)
-		}
-	}
-	se := webrtc.SettingEngine{}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pc.Close() })
-	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv}); err != nil {
-		t.Fatal(err)
-	}
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	resp, err := http.Post(base+"/calls?route="+route, "application/sdp", strings.NewReader(pc.LocalDescription().SDP))
+	pc, offer := pionpeer.Offer(t, webrtc.MimeTypePCMU, 0, 8000)
+	resp, err := http.Post(base+"/calls?route="+route, "application/sdp", strings.NewReader(offer))
 	if err != nil {
 		t.Fatal(err)
 	}

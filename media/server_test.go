@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/ivrflow/ivrflow/dsl"
+	"github.com/ivrflow/ivrflow/internal/pionpeer"
 	"github.com/ivrflow/ivrflow/prompts"
 	"github.com/ivrflow/ivrflow/webhook"
 	"github.com/ivrflow/ivrflow/workflows"
@@ -87,41 +88,10 @@ func newTestServer(t testing.TB, tc *fakeTemporal, mutate func(*Config)) (*Serve
 	return s, hs
 }
 
-// offer makes a real offer from a pion peer with the given codecs.
+// offer makes a real offer from a pion peer with the given codec.
 func offer(t testing.TB, mime string, pt webrtc.PayloadType, clock uint32) (*webrtc.PeerConnection, string) {
 	t.Helper()
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: mime, ClockRate: clock, Channels: 1}, PayloadType: pt,
-	}, webrtc.RTPCodecTypeAudio); err != nil {
-		t.Fatal(err)
-	}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: mimeTelephoneEvent, ClockRate: 8000, SDPFmtpLine: "0-16"}, PayloadType: 126,
-	}, webrtc.RTPCodecTypeAudio); err != nil {
-		t.Fatal(err)
-	}
-	se := webrtc.SettingEngine{}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pc.Close() })
-	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv}); err != nil {
-		t.Fatal(err)
-	}
-	o, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(o); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	return pc, pc.LocalDescription().SDP
+	return pionpeer.Offer(t, mime, pt, clock)
 }
 
 func post(t testing.TB, url, contentType, body string) (*http.Response, string) {

@@ -208,18 +208,10 @@ func (s *shell) localActivity(name string) workflow.Context {
 // activity runs on the media worker's own task queue, and waits at most
 // 10 s for it to take the task (a process that died takes none).
 func (s *shell) mediaActivity(name string) workflow.Context {
-	ctx := s.activity(name)
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:              s.in.MediaQueue,
-		StartToCloseTimeout:    10 * time.Second,
-		ScheduleToStartTimeout: 10 * time.Second,
-		ScheduleToCloseTimeout: 30 * time.Second,
-		Summary:                name,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2,
-			MaximumInterval: 2 * time.Second, MaximumAttempts: 4,
-		},
-	})
+	opts := workflow.GetActivityOptions(s.activity(name))
+	opts.TaskQueue = s.in.MediaQueue
+	opts.ScheduleToStartTimeout = 10 * time.Second
+	return workflow.WithActivityOptions(s.ctx, opts)
 }
 
 // mediaSessionHeartbeat is how long the MediaSession activity may go
