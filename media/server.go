@@ -142,8 +142,11 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 	}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, err
 	}
+	// Of pion's default interceptors only the RTCP reports: NACK,
+	// transport-wide congestion control and the statistics recorder serve
+	// video and cost a call's audio a share of its CPU.
 	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
 		return nil, err
 	}
 	se := webrtc.SettingEngine{}

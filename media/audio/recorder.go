@@ -128,6 +128,7 @@ type Recorder struct {
 	enc  *wav.Encoder
 	// batch holds committed audio not yet written to the file.
 	batch goaudio.IntBuffer
+	le    []int16 // the batch as 16-bit samples, for Encoder.AddLE
 	// written counts the samples in the file's data chunk.
 	written int64
 	// committed counts the samples committed (written plus batched).
@@ -310,9 +311,15 @@ func (r *Recorder) Close() (Info, error) {
 		}
 	}
 	if r.err == nil {
-		// The encoder writes the same sizes again, then syncs the file.
+		// The encoder writes the sizes (the data size from its own count,
+		// short of what AddLE wrote) and syncs; then the sizes are written
+		// right and synced again.
 		if err := r.enc.Close(); err != nil {
 			r.err = fmt.Errorf("recorder: %s: finalise WAV: %w", r.path, err)
+		} else if err := r.patchHeader(); err == nil {
+			if err := r.f.Sync(); err != nil {
+				r.err = fmt.Errorf("recorder: %s: %w", r.path, err)
+			}
 		}
 	}
 	if err := r.f.Close(); err != nil && r.err == nil {
@@ -390,7 +397,22 @@ func (r *Recorder) flush() error {
 	if len(r.batch.Data) == 0 {
 		return nil
 	}
-	if err := r.enc.Write(&r.batch); err != nil {
+	// The first batch goes through Encoder.Write, which writes the header;
+	// later ones as one little-endian block through AddLE: Write encodes
+	// sample by sample with an allocation each, the dearest part of a
+	// recorded call. AddLE leaves the encoder's frame count behind, so the
+	// data size its Close writes is patched again after it.
+	var err error
+	if r.written == 0 {
+		err = r.enc.Write(&r.batch)
+	} else {
+		r.le = r.le[:0]
+		for _, v := range r.batch.Data {
+			r.le = append(r.le, int16(v))
+		}
+		err = r.enc.AddLE(r.le)
+	}
+	if err != nil {
 		return r.fail(fmt.Errorf("recorder: %s: write audio: %w", r.path, err))
 	}
 	r.written += int64(len(r.batch.Data))
