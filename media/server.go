@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 	"go.temporal.io/sdk/client"
@@ -71,6 +72,11 @@ type Config struct {
 	// MediaSession (an operator terminated the workflow, say) before it is
 	// hung up. Default 30 s.
 	DetachTimeout time.Duration
+	// AllowOrigins are the web origins (https://www.example.com) whose
+	// pages may call the signalling endpoints from a browser, for a call
+	// button on a site served elsewhere; "*" allows any. None by default:
+	// only the worker's own /phone page can.
+	AllowOrigins []string
 	// Logger receives the worker's log lines; nil discards them.
 	Logger *slog.Logger
 }
@@ -197,6 +203,15 @@ func (s *Server) Handler() http.Handler {
 		if !c.Response().Committed {
 			_ = c.JSON(code, map[string]string{"error": msg})
 		}
+	}
+	if len(s.cfg.AllowOrigins) > 0 {
+		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins:  s.cfg.AllowOrigins,
+			AllowMethods:  []string{http.MethodGet, http.MethodPost, http.MethodDelete},
+			AllowHeaders:  []string{echo.HeaderContentType},
+			ExposeHeaders: []string{echo.HeaderLocation, "X-Call-Id"},
+			MaxAge:        600,
+		}))
 	}
 	e.POST("/calls", s.handleOffer)
 	e.GET("/calls/:id", s.handleStatus)

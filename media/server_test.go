@@ -277,3 +277,22 @@ func TestWorkflowNotStarted(t *testing.T) {
 		t.Errorf("%d calls held", s.Calls())
 	}
 }
+
+// TestCORS lets only the configured origins' pages call from a browser.
+func TestCORS(t *testing.T) {
+	_, hs := newTestServer(t, &fakeTemporal{}, func(c *Config) { c.AllowOrigins = []string{"https://www.example.com"} })
+	for origin, want := range map[string]string{"https://www.example.com": "https://www.example.com", "https://evil.example": ""} {
+		req, _ := http.NewRequest(http.MethodOptions, hs.URL+"/calls?route=demo", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", http.MethodPost)
+		req.Header.Set("Access-Control-Request-Headers", "content-type")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != want {
+			t.Errorf("preflight from %s: Access-Control-Allow-Origin %q, want %q", origin, got, want)
+		}
+	}
+}

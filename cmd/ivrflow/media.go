@@ -22,6 +22,7 @@ type mediaFlags struct {
 	ports     string
 	maxCalls  int
 	loopback  bool
+	origins   string
 }
 
 func addMediaFlags(fs *flag.FlagSet, e *env, addr string) *mediaFlags {
@@ -30,12 +31,21 @@ func addMediaFlags(fs *flag.FlagSet, e *env, addr string) *mediaFlags {
 	fs.StringVar(&f.publicIPs, "media-public-ip", envOr(e, "IVRFLOW_MEDIA_PUBLIC_IP", ""), "comma-separated public `addresses` callers reach this host's UDP ports at, behind 1:1 NAT (env IVRFLOW_MEDIA_PUBLIC_IP)")
 	fs.StringVar(&f.ports, "media-ports", envOr(e, "IVRFLOW_MEDIA_PORTS", ""), "UDP port `range` for call audio, e.g. 40000-40999 (env IVRFLOW_MEDIA_PORTS)")
 	fs.IntVar(&f.maxCalls, "media-max-calls", 400, "most calls held at once; more are refused with 503")
+	fs.StringVar(&f.origins, "media-allow-origins", envOr(e, "IVRFLOW_MEDIA_ALLOW_ORIGINS", ""), "comma-separated web `origins` whose pages may place calls from a browser (CORS), e.g. https://www.example.com (env IVRFLOW_MEDIA_ALLOW_ORIGINS)")
 	return f
 }
 
 // config turns the flags into a media.Config.
 func (f *mediaFlags) config() (media.Config, error) {
 	mc := media.Config{MaxCalls: f.maxCalls, Loopback: f.loopback}
+	for _, o := range strings.Split(f.origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			if o != "*" && !strings.HasPrefix(o, "https://") && !strings.HasPrefix(o, "http://") {
+				return mc, fmt.Errorf("--media-allow-origins: %q is not an origin such as https://www.example.com", o)
+			}
+			mc.AllowOrigins = append(mc.AllowOrigins, o)
+		}
+	}
 	for _, ip := range strings.Split(f.publicIPs, ",") {
 		if ip = strings.TrimSpace(ip); ip == "" {
 			continue
