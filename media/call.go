@@ -306,6 +306,11 @@ func (c *call) digit(d rune, source string) {
 		return
 	}
 	c.digits = append(c.digits, d)
+	if source == "RFC 4733" {
+		c.s.m.digits.WithLabelValues("rfc4733").Inc()
+	} else {
+		c.s.m.digits.WithLabelValues("inband").Inc()
+	}
 	c.logLocked("digit", "%c (%s)", d, source)
 	if c.current != nil {
 		c.current.tone(d)
@@ -465,6 +470,7 @@ func (c *call) end(why endReason) {
 		c.mu.Unlock()
 		close(c.ended)
 		c.s.forget(c)
+		c.s.m.ended.WithLabelValues(why.by).Inc()
 		c.s.log.Info("WebRTC call ended", "call_id", c.id, "by", why.by, "code", why.code, "subcode", why.subcode)
 	})
 }

@@ -278,6 +278,7 @@ loop:
 		return
 	}
 	c.recordings = append(c.recordings, path)
+	c.s.m.recordings.Inc()
 	c.logLocked("record", "%.2fs kept in %s (%s)", info.Duration.Seconds(), filepath.Base(path), reason)
 	location := ""
 	if status == "completed" {

@@ -94,6 +94,7 @@ type Server struct {
 	recent map[string]*call // calls ended in the last recentFor, for status and late activities
 	closed bool
 	cache  promptCache
+	m      *metrics
 }
 
 // New returns a Server. Register its activities on a worker for
@@ -123,7 +124,9 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}
-	return &Server{cfg: cfg, api: api, log: log, calls: map[string]*call{}, recent: map[string]*call{}}, nil
+	s := &Server{cfg: cfg, api: api, log: log, calls: map[string]*call{}, recent: map[string]*call{}}
+	s.m = newMetrics(s)
+	return s, nil
 }
 
 // telephoneEventPT is the payload type offered for RFC 4733 events when
@@ -190,6 +193,7 @@ func (s *Server) Calls() int {
 //	DELETE /calls/ID          hang up
 //	GET    /phone/            the softphone page
 //	GET    /phone/routes      the routes it can call (JSON)
+//	GET    /metrics           Prometheus metrics
 //	GET    /healthz           200 while calls are taken
 func (s *Server) Handler() http.Handler {
 	e := echo.New()
@@ -222,6 +226,7 @@ func (s *Server) Handler() http.Handler {
 	e.GET("/phone", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/phone/") })
 	e.GET("/phone/*", echo.WrapHandler(http.StripPrefix("/phone", phone.Handler())))
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/phone/") })
+	e.GET("/metrics", echo.WrapHandler(s.m.handler()))
 	e.GET("/healthz", func(c echo.Context) error {
 		s.mu.Lock()
 		closed := s.closed
@@ -247,6 +252,7 @@ func (s *Server) handleOffer(c echo.Context) error {
 	}
 	plan, route, ok := s.cfg.Flows.ByName(name)
 	if !ok {
+		s.m.calls.WithLabelValues("no_route").Inc()
 		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("no route or flow named %q (GET /phone/routes lists them)", name))
 	}
 	body, err := io.ReadAll(io.LimitReader(c.Request().Body, maxOffer+1))
@@ -260,11 +266,20 @@ func (s *Server) handleOffer(c echo.Context) error {
 	cl, answer, err := s.accept(c.Request().Context(), string(body), plan, route, caller)
 	if err != nil {
 		var he *echo.HTTPError
-		if errors.As(err, &he) {
-			return he
+		if !errors.As(err, &he) {
+			he = echo.NewHTTPError(http.StatusBadRequest, err.Error())
 		}
-		return echo.NewHTTPError(http.StatusBadRequest, err.Error())
+		outcome := "bad_offer"
+		if he.Code == http.StatusServiceUnavailable {
+			outcome = "capacity"
+			if strings.Contains(fmt.Sprint(he.Message), "workflow") {
+				outcome = "workflow"
+			}
+		}
+		s.m.calls.WithLabelValues(outcome).Inc()
+		return he
 	}
+	s.m.calls.WithLabelValues("accepted").Inc()
 	c.Response().Header().Set(echo.HeaderLocation, "/calls/"+cl.id)
 	c.Response().Header().Set("X-Call-Id", cl.id)
 	return c.Blob(http.StatusCreated, "application/sdp", []byte(answer))

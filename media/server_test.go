@@ -244,6 +244,17 @@ func TestCallLifecycle(t *testing.T) {
 	if st.State != "terminated" || !strings.Contains(st.EndReason, "caller") {
 		t.Errorf("status after hang-up: %+v", st)
 	}
+	r, err = http.Get(hs.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	for _, want := range []string{`ivrflow_media_offers_total{outcome="accepted"} 1`, `ivrflow_media_calls_ended_total{by="caller"} 1`, "ivrflow_media_calls 0"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, b)
+		}
+	}
 }
 
 // TestUnanswered drops a call its flow never answers, as Graph does.
