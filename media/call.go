@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/pion/opus"
 	"github.com/pion/webrtc/v4"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -79,7 +83,6 @@ type call struct {
 	pc                      *webrtc.PeerConnection
 	out                     *webrtc.TrackLocalStaticSample
 	began                   time.Time
-	tePT                    webrtc.PayloadType // negotiated telephone-event payload type, 0 if none
 
 	mu         sync.Mutex
 	state      string
@@ -168,26 +171,43 @@ func (c *call) negotiate(offer string) (string, error) {
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		return "", fmt.Errorf("the offer is not valid SDP: %w", err)
 	}
-	if !strings.Contains(strings.ToUpper(offer), "PCMU/8000") {
-		return "", echo.NewHTTPError(http.StatusNotAcceptable, "the offer has no PCMU (G.711 µ-law) audio, the only codec this media worker takes")
-	}
-	out, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1}, "audio", "ivrflow")
-	if err != nil {
-		return "", err
-	}
-	sender, err := pc.AddTrack(out)
-	if err != nil {
-		return "", fmt.Errorf("the offer takes no audio from us: %w", err)
-	}
-	c.out = sender.Track().(*webrtc.TrackLocalStaticSample)
-	go func() { // RTCP must be read for the interceptors to work
-		buf := make([]byte, 1500)
-		for {
-			if _, _, err := sender.Read(buf); err != nil {
-				return
+	// Answer PCMU first whatever the offer's order: the caller sends the
+	// first codec of the answer. Only codecs the offer has are named, with
+	// the offer's payload types (the caller sends with those).
+	upper := strings.ToUpper(offer)
+	prefs := preferred(offer)
+	for _, tr := range pc.GetTransceivers() {
+		if tr.Kind() == webrtc.RTPCodecTypeAudio && len(prefs) > 0 {
+			if err := tr.SetCodecPreferences(prefs); err != nil {
+				c.s.log.Debug("codec preferences not set", "call_id", c.id, "error", err)
 			}
 		}
-	}()
+	}
+	pcmu := strings.Contains(upper, "PCMU/8000")
+	if !pcmu && !strings.Contains(upper, "OPUS/48000") {
+		return "", echo.NewHTTPError(http.StatusNotAcceptable, "the offer has neither PCMU (G.711 µ-law) nor Opus audio")
+	}
+	if pcmu {
+		out, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1}, "audio", "ivrflow")
+		if err != nil {
+			return "", err
+		}
+		sender, err := pc.AddTrack(out)
+		if err != nil {
+			return "", fmt.Errorf("the offer takes no audio from us: %w", err)
+		}
+		c.out = out
+		go func() { // RTCP must be read for the interceptors to work
+			buf := make([]byte, 1500)
+			for {
+				if _, _, err := sender.Read(buf); err != nil {
+					return
+				}
+			}
+		}()
+	} else {
+		c.log("media", "the caller offers Opus only: it is decoded, but the caller hears no prompts (ivrflow has no Opus encoder)")
+	}
 	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		if t.Kind() == webrtc.RTPCodecTypeAudio {
 			c.read(t)
@@ -214,64 +234,132 @@ func (c *call) negotiate(offer string) (string, error) {
 	case <-time.After(5 * time.Second):
 		return "", errors.New("ICE candidates were not gathered in 5 s")
 	}
-	for _, tr := range pc.GetTransceivers() {
-		for _, p := range tr.Receiver().GetParameters().Codecs {
-			if strings.EqualFold(p.MimeType, mimeTelephoneEvent) {
-				c.tePT = p.PayloadType
-			}
-		}
+	if c.out == nil && !strings.Contains(strings.ToUpper(pc.LocalDescription().SDP), "OPUS/48000") {
+		return "", echo.NewHTTPError(http.StatusNotAcceptable, "the offer has neither PCMU (G.711 µ-law) nor Opus (opus/48000/2) audio")
 	}
 	return pc.LocalDescription().SDP, nil
 }
 
+var rtpmapRe = regexp.MustCompile(`(?m)^a=rtpmap:(\d+) ([^/\s]+)/(\d+)`)
+
+// preferred returns the codecs of codecPreference that the offer has, in
+// that order, each with the offer's payload type.
+func preferred(offer string) []webrtc.RTPCodecParameters {
+	pts := map[string]webrtc.PayloadType{}
+	for _, m := range rtpmapRe.FindAllStringSubmatch(offer, -1) {
+		key := strings.ToLower(m[2] + "/" + m[3])
+		if _, seen := pts[key]; !seen {
+			pt, _ := strconv.Atoi(m[1])
+			pts[key] = webrtc.PayloadType(pt)
+		}
+	}
+	var out []webrtc.RTPCodecParameters
+	for _, c := range codecPreference {
+		if pt, ok := pts[strings.ToLower(strings.TrimPrefix(c.MimeType, "audio/")+"/"+strconv.Itoa(int(c.ClockRate)))]; ok {
+			c.PayloadType = pt
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // read is the read loop of the caller's audio. It decodes, detects digits
-// and feeds the recording, and never waits on anything else.
+// and feeds the recording, and never waits on anything else. Timestamps
+// are kept in 8 kHz units, the call's timeline, whatever the codec's clock
+// (Opus, and Chromium's telephone-events beside it, count at 48 kHz).
 func (c *call) read(t *webrtc.TrackRemote) {
 	det := dtmf.NewDetector(dtmf.Config{})
-	rx := rfc4733.NewReceiver(8000)
+	scale := uint32(1) // RTP units per 8 kHz sample
+	var dec *opus.Decoder
+	if strings.EqualFold(t.Codec().MimeType, webrtc.MimeTypeOpus) {
+		d, err := opus.NewDecoderWithOutput(8000, 1)
+		if err != nil {
+			c.log("error", "Opus decoder: %v", err)
+			return
+		}
+		dec, scale = &d, 6
+	}
+	// What each payload type carries, learnt from pion, which resolves a
+	// packet's codec as it reads it.
+	kinds := map[uint8]string{}
+	kind := func(pt uint8) string {
+		k, ok := kinds[pt]
+		if !ok {
+			k = strings.ToLower(t.Codec().MimeType)
+			kinds[pt] = k
+		}
+		return k
+	}
+	rx := rfc4733.NewReceiver(8000 * scale)
 	var merge rfc4733.Merger
-	var pcm [1024]int16
+	var pcm [960]int16 // 120 ms at 8 kHz, Opus's longest packet
 	var zeros [160]int16
 	var first, next uint32
 	var skipped int64 // samples of gaps too long to feed the detector
-	started := false
+	started, opusErrors, readErrors := false, 0, 0
 	for {
 		pkt, _, err := t.ReadRTP()
-		if err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || c.isEnded() {
 			return
 		}
-		if !started {
-			first, next, started = pkt.Timestamp, pkt.Timestamp, true
+		if err != nil {
+			// A packet pion cannot place (a payload type not negotiated,
+			// say) is skipped; the stream goes on.
+			if readErrors++; readErrors == 1 {
+				c.log("media", "an RTP packet was skipped: %v", err)
+			}
+			continue
 		}
-		if c.tePT != 0 && pkt.PayloadType == uint8(c.tePT) {
+		if !started {
+			first, started = pkt.Timestamp, true
+			next = 0
+		}
+		k := kind(pkt.PayloadType)
+		if k == mimeTelephoneEvent {
 			evs, err := rx.Packet(rfc4733.Packet{SSRC: pkt.SSRC, Seq: pkt.SequenceNumber, Timestamp: pkt.Timestamp,
 				Marker: pkt.Marker, Payload: pkt.Payload})
 			if err != nil {
 				continue
 			}
 			for _, ev := range evs {
-				if !ev.End && merge.RFC4733(ev.Digit, rtpTime(ev.Timestamp-first)) {
+				if !ev.End && merge.RFC4733(ev.Digit, rtpTime((ev.Timestamp-first)/scale)) {
 					c.digit(ev.Digit, "RFC 4733")
 				}
 			}
 			continue
 		}
-		if pkt.PayloadType != 0 || len(pkt.Payload) == 0 {
+		if len(pkt.Payload) == 0 {
 			continue
 		}
-		n := min(len(pkt.Payload), len(pcm))
-		samples := pcm[:n]
-		for i, u := range pkt.Payload[:n] {
-			samples[i] = g711.DecodeUlaw(u)
+		var samples []int16
+		switch {
+		case k == strings.ToLower(webrtc.MimeTypePCMU):
+			n := min(len(pkt.Payload), len(pcm))
+			samples = pcm[:n]
+			for i, u := range pkt.Payload[:n] {
+				samples[i] = g711.DecodeUlaw(u)
+			}
+		case dec != nil && k == strings.ToLower(webrtc.MimeTypeOpus):
+			n, err := dec.DecodeToInt16(pkt.Payload, pcm[:])
+			if err != nil {
+				if opusErrors++; opusErrors == 1 {
+					c.log("media", "an Opus packet could not be decoded (%v); such packets are skipped", err)
+				}
+				continue
+			}
+			samples = pcm[:n]
+		default:
+			continue
 		}
 		rx.Audio(pkt.SSRC, pkt.Timestamp)
+		at := (pkt.Timestamp - first) / scale // on the call's 8 kHz timeline
 		if r := c.recording(); r != nil {
-			r.write(pkt.Timestamp, samples)
+			r.write(at, samples)
 		}
 		// The detector is fed the call's timeline: gaps (lost packets,
 		// the audio a browser leaves out while it sends RFC 4733 events)
 		// as silence, up to a second; late packets not at all.
-		gap := int64(int32(pkt.Timestamp - next))
+		gap := int64(int32(at - next))
 		if gap < 0 {
 			continue
 		}
@@ -286,7 +374,7 @@ func (c *call) read(t *webrtc.TrackRemote) {
 			}
 		}
 		evs = append(evs, det.Write(samples)...)
-		next = pkt.Timestamp + uint32(n)
+		next = at + uint32(len(samples))
 		for _, ev := range evs {
 			if ev.End == 0 && merge.InBand(ev.Digit, ev.Start+rtpTime(uint32(skipped))) {
 				c.digit(ev.Digit, "in-band")

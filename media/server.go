@@ -133,23 +133,36 @@ func New(cfg Config) (*Server, error) {
 // the caller's offer does not fix one.
 const telephoneEventPT = 101
 
-// newAPI builds the pion API every call uses: PCMU and telephone-event
-// only, so a caller must send G.711 µ-law.
-func newAPI(cfg Config) (*webrtc.API, error) {
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+// The codecs the media worker takes, in the order it prefers them.
+var (
+	codecPCMU = webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1},
 		PayloadType:        0,
-	}, webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, err
 	}
-	// Registered even though pion knows nothing of it: otherwise its
-	// packets fail to read (no codec for their payload type).
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+	codecTelephoneEvent = webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: mimeTelephoneEvent, ClockRate: 8000, SDPFmtpLine: "0-16"},
 		PayloadType:        telephoneEventPT,
-	}, webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, err
+	}
+	codecOpus = webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
+		PayloadType:        111,
+	}
+	codecPreference = []webrtc.RTPCodecParameters{codecPCMU, codecTelephoneEvent, codecOpus}
+)
+
+// newAPI builds the pion API every call uses: PCMU, telephone-event and,
+// for callers that offer nothing else, Opus.
+func newAPI(cfg Config) (*webrtc.API, error) {
+	// PCMU is what the media worker wants. Opus is taken only from callers
+	// that offer no PCMU: decoding it costs some 30 times as much, and
+	// ivrflow has no Opus encoder, so such a caller hears no prompts.
+	// telephone-event is registered even though pion knows nothing of it:
+	// otherwise its packets fail to read (no codec for their payload type).
+	me := &webrtc.MediaEngine{}
+	for _, c := range codecPreference {
+		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
+			return nil, err
+		}
 	}
 	// Of pion's default interceptors only the RTCP reports: NACK,
 	// transport-wide congestion control and the statistics recorder serve

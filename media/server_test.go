@@ -107,7 +107,7 @@ func post(t testing.TB, url, contentType, body string) (*http.Response, string) 
 
 func TestSignallingErrors(t *testing.T) {
 	_, hs := newTestServer(t, &fakeTemporal{}, nil)
-	_, opus := offer(t, webrtc.MimeTypeOpus, 111, 48000)
+	_, g722 := offer(t, webrtc.MimeTypeG722, 9, 8000)
 	for _, tc := range []struct {
 		name, path, ctype, body string
 		status                  int
@@ -118,7 +118,7 @@ func TestSignallingErrors(t *testing.T) {
 		{"unknown route", "/calls?route=nope", "application/sdp", "v=0", http.StatusNotFound, "no route or flow named"},
 		{"no audio", "/calls?route=demo", "application/sdp", "v=0\r\n", http.StatusBadRequest, "no audio"},
 		{"garbage SDP", "/calls?route=demo", "application/sdp", "m=audio nonsense", http.StatusBadRequest, "not valid SDP"},
-		{"Opus only", "/calls?route=demo", "application/sdp", opus, http.StatusNotAcceptable, "PCMU"},
+		{"G.722 only", "/calls?route=demo", "application/sdp", g722, http.StatusNotAcceptable, "neither PCMU"},
 		{"too large", "/calls?route=demo", "application/sdp", strings.Repeat("a", maxOffer+1), http.StatusRequestEntityTooLarge, "larger than"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -305,5 +305,33 @@ func TestCORS(t *testing.T) {
 		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != want {
 			t.Errorf("preflight from %s: Access-Control-Allow-Origin %q, want %q", origin, got, want)
 		}
+	}
+}
+
+// TestCodecChoice answers PCMU when it is offered, even after Opus, and
+// Opus only from a caller that offers nothing else.
+func TestCodecChoice(t *testing.T) {
+	_, hs := newTestServer(t, &fakeTemporal{}, nil)
+	pcmuFirst := func(answer string) bool {
+		for _, line := range strings.Split(answer, "\r\n") {
+			if strings.HasPrefix(line, "m=audio ") {
+				f := strings.Fields(line)
+				return len(f) > 3 && f[3] == "0"
+			}
+		}
+		return false
+	}
+	// A pion peer offering Opus first, then PCMU.
+	_, both := offer(t, webrtc.MimeTypeOpus, 111, 48000)
+	both = strings.Replace(both, "m=audio 9 UDP/TLS/RTP/SAVPF 111 126", "m=audio 9 UDP/TLS/RTP/SAVPF 111 0 126", 1)
+	both = strings.Replace(both, "a=rtpmap:111 opus/48000/2", "a=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000", 1)
+	resp, answer := post(t, hs.URL+"/calls?route=demo", "application/sdp", both)
+	if resp.StatusCode != http.StatusCreated || !pcmuFirst(answer) {
+		t.Errorf("Opus and PCMU offered: %d, answer:\n%s", resp.StatusCode, answer)
+	}
+	_, opusOnly := offer(t, webrtc.MimeTypeOpus, 111, 48000)
+	resp, answer = post(t, hs.URL+"/calls?route=demo", "application/sdp", opusOnly)
+	if resp.StatusCode != http.StatusCreated || !strings.Contains(answer, "opus/48000/2") || strings.Contains(answer, "PCMU") {
+		t.Errorf("Opus only: %d, answer:\n%s", resp.StatusCode, answer)
 	}
 }

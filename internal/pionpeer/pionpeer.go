@@ -15,8 +15,12 @@ import (
 func Offer(t testing.TB, mime string, pt webrtc.PayloadType, clock uint32) (*webrtc.PeerConnection, string) {
 	t.Helper()
 	me := &webrtc.MediaEngine{}
+	channels := uint16(1)
+	if mime == webrtc.MimeTypeOpus {
+		channels = 2 // as WebRTC's Opus always is
+	}
 	for _, c := range []webrtc.RTPCodecParameters{
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: mime, ClockRate: clock, Channels: 1}, PayloadType: pt},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: mime, ClockRate: clock, Channels: channels}, PayloadType: pt},
 		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: "audio/telephone-event", ClockRate: 8000, SDPFmtpLine: "0-16"}, PayloadType: 126},
 	} {
 		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
