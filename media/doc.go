@@ -9,8 +9,10 @@
 // A caller POSTs its complete SDP offer (non-trickle, WHIP-style) to
 // /calls?route=NAME and gets the answer back (201, Location /calls/ID);
 // DELETE /calls/ID hangs up and GET /calls/ID returns the call's state and
-// transcript. The answer offers PCMU and telephone-event/8000 only, so the
-// caller sends G.711 µ-law and RFC 4733 events. /phone/ serves a softphone
+// transcript. The answer puts PCMU and telephone-event/8000 first, so the
+// caller sends G.711 µ-law and RFC 4733 events; a caller that offers only
+// Opus is taken, its audio decoded in pure Go, but it hears no prompts
+// (there is no Opus encoder). /phone/ serves a softphone
 // page that does all of this from a browser.
 //
 // # A call's life
