@@ -70,6 +70,12 @@ func (s *Server) SubscribeToTone(ctx context.Context, in workflows.MediaInput) e
 // PlayPrompt queues prompts; the completion is notified when they have
 // played.
 func (s *Server) PlayPrompt(ctx context.Context, in workflows.MediaInput) error {
+	in.Record = nil
+	return s.queue(ctx, in)
+}
+
+// queue prepares a media operation's prompts and queues it on its call.
+func (s *Server) queue(ctx context.Context, in workflows.MediaInput) error {
 	c, err := s.held(in.CallID)
 	if err != nil {
 		return err
@@ -78,7 +84,7 @@ func (s *Server) PlayPrompt(ctx context.Context, in workflows.MediaInput) error 
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError(err.Error(), "PromptFailed", err)
 	}
-	if err := c.enqueue(newOp(in.ClientContext, ps, names, nil)); err != nil {
+	if err := c.enqueue(newOp(in.ClientContext, ps, names, in.Record)); err != nil {
 		return temporal.NewNonRetryableApplicationError(err.Error(), "CallEnded", err)
 	}
 	return nil
@@ -100,18 +106,7 @@ func (s *Server) RecordResponse(ctx context.Context, in workflows.MediaInput) er
 	if in.Record == nil {
 		return temporal.NewNonRetryableApplicationError("record input has no settings", "BadInput", nil)
 	}
-	c, err := s.held(in.CallID)
-	if err != nil {
-		return err
-	}
-	ps, names, err := s.load(ctx, in.Prompts)
-	if err != nil {
-		return temporal.NewNonRetryableApplicationError(err.Error(), "PromptFailed", err)
-	}
-	if err := c.enqueue(newOp(in.ClientContext, ps, names, in.Record)); err != nil {
-		return temporal.NewNonRetryableApplicationError(err.Error(), "CallEnded", err)
-	}
-	return nil
+	return s.queue(ctx, in)
 }
 
 // DownloadRecording reports a recording this worker made: it is already
