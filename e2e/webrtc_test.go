@@ -111,7 +111,7 @@ func browserCall(t *testing.T, opus bool) {
 	data := t.TempDir()
 	speech := "The quick brown fox jumps over the lazy dog, twice."
 	mic, tl := browser.FakeMic(t, data,
-		browser.Silence(7*time.Second),
+		browser.Silence(9*time.Second), // the record step starts 4 to 5 s into the call; margin for a slow machine
 		browser.Speech(speech),
 		browser.Silence(3500*time.Millisecond),
 		browser.Digits("159#", 100*time.Millisecond, 100*time.Millisecond, -10),
