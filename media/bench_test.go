@@ -129,7 +129,12 @@ func BenchmarkToneToDigit(b *testing.B) {
 func BenchmarkWebRTCCalls(b *testing.B) {
 	const calls = 100
 	tc := &fakeTemporal{}
-	s, hs := newTestServer(b, tc, func(c *Config) { c.AnswerTimeout = time.Hour; c.DetachTimeout = time.Hour })
+	s, hs := newTestServer(b, tc, func(c *Config) {
+		c.AnswerTimeout, c.DetachTimeout = time.Hour, time.Hour
+		if p := os.Getenv("MEDIA_BENCH_UDP_PORT"); p != "" {
+			c.UDPPort, _ = strconv.Atoi(p)
+		}
+	})
 	// Each call the callers place is answered and recorded at once.
 	answered := make(chan struct{})
 	go func() {

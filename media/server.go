@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -61,6 +62,10 @@ type Config struct {
 	// PortMin and PortMax bound the UDP ports calls use (0: any), for a
 	// firewall.
 	PortMin, PortMax uint16
+	// UDPPort, when set, carries every call's audio on this one UDP port
+	// (ICE over a shared socket), instead of a port per call: one port to
+	// open in a firewall. It takes precedence over PortMin and PortMax.
+	UDPPort int
 	// Loopback offers loopback addresses as ICE candidates: for a caller
 	// on the same host (ivrflow dev and tests).
 	Loopback bool
@@ -179,7 +184,13 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 	if len(cfg.PublicIPs) > 0 {
 		se.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
 	}
-	if cfg.PortMin != 0 || cfg.PortMax != 0 {
+	if cfg.UDPPort != 0 {
+		conn, err := net.ListenUDP("udp4", &net.UDPAddr{Port: cfg.UDPPort})
+		if err != nil {
+			return nil, fmt.Errorf("UDP port %d: %w", cfg.UDPPort, err)
+		}
+		se.SetICEUDPMux(webrtc.NewICEUDPMux(nil, conn))
+	} else if cfg.PortMin != 0 || cfg.PortMax != 0 {
 		if err := se.SetEphemeralUDPPortRange(cfg.PortMin, cfg.PortMax); err != nil {
 			return nil, fmt.Errorf("UDP port range %d-%d: %w", cfg.PortMin, cfg.PortMax, err)
 		}

@@ -3,7 +3,9 @@ package media
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -333,5 +335,55 @@ func TestCodecChoice(t *testing.T) {
 	resp, answer = post(t, hs.URL+"/calls?route=demo", "application/sdp", opusOnly)
 	if resp.StatusCode != http.StatusCreated || !strings.Contains(answer, "opus/48000/2") || strings.Contains(answer, "PCMU") {
 		t.Errorf("Opus only: %d, answer:\n%s", resp.StatusCode, answer)
+	}
+}
+
+// TestSharedUDPPort carries two calls' audio on one UDP port.
+func TestSharedUDPPort(t *testing.T) {
+	l, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.LocalAddr().(*net.UDPAddr).Port
+	l.Close()
+	tc := &fakeTemporal{}
+	_, hs := newTestServer(t, tc, func(c *Config) { c.UDPPort = port })
+	var ids []string
+	for range 2 {
+		pc, sdp := offer(t, webrtc.MimeTypePCMU, 0, 8000)
+		resp, answer := post(t, hs.URL+"/calls?route=demo", "application/sdp", sdp)
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST: %d %s", resp.StatusCode, answer)
+		}
+		if !strings.Contains(answer, fmt.Sprintf(" %d typ host", port)) {
+			t.Errorf("the answer's candidates are not on port %d:\n%s", port, answer)
+		}
+		if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, strings.TrimPrefix(resp.Header.Get("Location"), "/calls/"))
+	}
+	for _, id := range ids {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var st Status
+			r, err := http.Get(hs.URL + "/calls/" + id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = json.NewDecoder(r.Body).Decode(&st)
+			r.Body.Close()
+			connected := false
+			for _, e := range st.Transcript {
+				connected = connected || e.Text == "media connected"
+			}
+			if connected {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("call %s never connected: %+v", id, st)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 }

@@ -20,6 +20,7 @@ type mediaFlags struct {
 	addr      string
 	publicIPs string
 	ports     string
+	udpPort   string
 	maxCalls  int
 	loopback  bool
 	origins   string
@@ -30,6 +31,7 @@ func addMediaFlags(fs *flag.FlagSet, e *env, addr string) *mediaFlags {
 	fs.StringVar(&f.addr, "media-addr", envOr(e, "IVRFLOW_MEDIA_ADDR", addr), "listen address `host:port` of the media worker's signalling and /phone page (env IVRFLOW_MEDIA_ADDR)")
 	fs.StringVar(&f.publicIPs, "media-public-ip", envOr(e, "IVRFLOW_MEDIA_PUBLIC_IP", ""), "comma-separated public `addresses` callers reach this host's UDP ports at, behind 1:1 NAT (env IVRFLOW_MEDIA_PUBLIC_IP)")
 	fs.StringVar(&f.ports, "media-ports", envOr(e, "IVRFLOW_MEDIA_PORTS", ""), "UDP port `range` for call audio, e.g. 40000-40999 (env IVRFLOW_MEDIA_PORTS)")
+	fs.StringVar(&f.udpPort, "media-udp-port", envOr(e, "IVRFLOW_MEDIA_UDP_PORT", ""), "one UDP `port` that carries every call's audio, instead of a port per call (env IVRFLOW_MEDIA_UDP_PORT)")
 	fs.IntVar(&f.maxCalls, "media-max-calls", 400, "most calls held at once; more are refused with 503")
 	fs.StringVar(&f.origins, "media-allow-origins", envOr(e, "IVRFLOW_MEDIA_ALLOW_ORIGINS", ""), "comma-separated web `origins` whose pages may place calls from a browser (CORS), e.g. https://www.example.com (env IVRFLOW_MEDIA_ALLOW_ORIGINS)")
 	return f
@@ -38,6 +40,13 @@ func addMediaFlags(fs *flag.FlagSet, e *env, addr string) *mediaFlags {
 // config turns the flags into a media.Config.
 func (f *mediaFlags) config() (media.Config, error) {
 	mc := media.Config{MaxCalls: f.maxCalls, Loopback: f.loopback}
+	if f.udpPort != "" {
+		p, err := strconv.ParseUint(f.udpPort, 10, 16)
+		if err != nil || p == 0 {
+			return mc, fmt.Errorf("--media-udp-port: %q is not a port", f.udpPort)
+		}
+		mc.UDPPort = int(p)
+	}
 	for _, o := range strings.Split(f.origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			if o != "*" && !strings.HasPrefix(o, "https://") && !strings.HasPrefix(o, "http://") {

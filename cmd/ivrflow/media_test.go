@@ -1,0 +1,31 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestMediaFlags(t *testing.T) {
+	for _, tc := range []struct {
+		f    mediaFlags
+		want string // an error, or "" for none
+	}{
+		{mediaFlags{publicIPs: "203.0.113.10, 198.51.100.7", ports: "40000-40999", udpPort: "41000", origins: "https://www.example.com"}, ""},
+		{mediaFlags{publicIPs: "example.com"}, "is not an IP address"},
+		{mediaFlags{ports: "40999-40000"}, "is not a port range"},
+		{mediaFlags{ports: "40000"}, "is not a port range"},
+		{mediaFlags{udpPort: "70000"}, "is not a port"},
+		{mediaFlags{udpPort: "x"}, "is not a port"},
+		{mediaFlags{origins: "www.example.com"}, "is not an origin"},
+	} {
+		mc, err := tc.f.config()
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%+v: %v", tc.f, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%+v: error %v, want one saying %q", tc.f, err, tc.want)
+		case tc.want == "" && (len(mc.PublicIPs) != 2 || mc.PortMin != 40000 || mc.PortMax != 40999 || mc.UDPPort != 41000 || len(mc.AllowOrigins) != 1):
+			t.Errorf("%+v: config %+v", tc.f, mc)
+		}
+	}
+}
