@@ -92,6 +92,7 @@ type Config struct {
 type Server struct {
 	cfg Config
 	api *webrtc.API
+	mux io.Closer // the shared UDP socket, when Config.UDPPort is set
 	log *slog.Logger
 
 	mu     sync.Mutex
@@ -125,11 +126,11 @@ func New(cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	api, err := newAPI(cfg)
+	api, mux, err := newAPI(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}
-	s := &Server{cfg: cfg, api: api, log: log, calls: map[string]*call{}, recent: map[string]*call{}}
+	s := &Server{cfg: cfg, api: api, mux: mux, log: log, calls: map[string]*call{}, recent: map[string]*call{}}
 	s.m = newMetrics(s)
 	return s, nil
 }
@@ -157,7 +158,7 @@ var (
 
 // newAPI builds the pion API every call uses: PCMU, telephone-event and,
 // for callers that offer nothing else, Opus.
-func newAPI(cfg Config) (*webrtc.API, error) {
+func newAPI(cfg Config) (_ *webrtc.API, mux io.Closer, err error) {
 	// PCMU is what the media worker wants. Opus is taken only from callers
 	// that offer no PCMU: decoding it costs some 30 times as much, and
 	// ivrflow has no Opus encoder, so such a caller hears no prompts.
@@ -166,7 +167,7 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	for _, c := range codecPreference {
 		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	// Of pion's default interceptors only the RTCP reports: NACK,
@@ -174,7 +175,7 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 	// video and cost a call's audio a share of its CPU.
 	ir := &interceptor.Registry{}
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	se := webrtc.SettingEngine{}
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
@@ -187,15 +188,17 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 	if cfg.UDPPort != 0 {
 		conn, err := net.ListenUDP("udp4", &net.UDPAddr{Port: cfg.UDPPort})
 		if err != nil {
-			return nil, fmt.Errorf("UDP port %d: %w", cfg.UDPPort, err)
+			return nil, nil, fmt.Errorf("UDP port %d: %w", cfg.UDPPort, err)
 		}
-		se.SetICEUDPMux(webrtc.NewICEUDPMux(nil, conn))
+		m := webrtc.NewICEUDPMux(nil, conn)
+		se.SetICEUDPMux(m)
+		mux = m
 	} else if cfg.PortMin != 0 || cfg.PortMax != 0 {
 		if err := se.SetEphemeralUDPPortRange(cfg.PortMin, cfg.PortMax); err != nil {
-			return nil, fmt.Errorf("UDP port range %d-%d: %w", cfg.PortMin, cfg.PortMax, err)
+			return nil, nil, fmt.Errorf("UDP port range %d-%d: %w", cfg.PortMin, cfg.PortMax, err)
 		}
 	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), mux, nil
 }
 
 const mimeTelephoneEvent = "audio/telephone-event"
@@ -356,6 +359,9 @@ func (s *Server) Close(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+	}
+	if s.mux != nil {
+		return s.mux.Close()
 	}
 	return nil
 }
