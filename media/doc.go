@@ -32,9 +32,10 @@
 // # Audio
 //
 // One goroutine per call reads RTP and never waits on anything but the
-// socket and, every half second, a write of the recording: it decodes
-// µ-law, runs the in-band detector, takes RFC 4733 events, merges the two
-// so one key is one digit, and feeds the recording in progress. Media
+// socket: it decodes µ-law (or Opus), runs the in-band detector, takes RFC
+// 4733 events, merges the two so one key is one digit, and queues the
+// audio for the recording in progress, which a goroutine of its own
+// writes, so a stalling disk costs memory, not audio. Media
 // operations run one at a time, as Graph runs them: prompts are paced at
 // one 20 ms frame per tick; a recording is written as it arrives, with
 // gaps filled so its time stays true, and when the call ends during it, it

@@ -297,14 +297,29 @@ func or(d, def time.Duration) time.Duration {
 	return def
 }
 
-// recording is the recording in progress, written by the read loop.
+// recording is the recording in progress. The read loop hands it each
+// packet's samples and measures the voice there (CPU only); a goroutine of
+// its own writes them to the file, so a slow disk (a network volume
+// stalling) never holds up the read loop: the audio waits in memory, 16 kB
+// a second, and nothing is dropped.
 type recording struct {
+	rec  *audio.Recorder // used by the writer only
+	kick chan struct{}
+	done chan struct{} // closed when the writer has written everything and stopped
+
 	mu        sync.Mutex
-	rec       *audio.Recorder
 	vad       *audio.VAD
+	queue     []queued
+	closing   bool
 	heard     bool
 	lastVoice time.Time
 	err       error
+}
+
+// queued is a packet's audio waiting to be written.
+type queued struct {
+	ts      uint32
+	samples []int16
 }
 
 func startRecording(path string) (*recording, error) {
@@ -315,7 +330,10 @@ func startRecording(path string) (*recording, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &recording{rec: rec, vad: audio.NewVAD(voiceLevel, 200*time.Millisecond)}, nil
+	r := &recording{rec: rec, vad: audio.NewVAD(voiceLevel, 200*time.Millisecond),
+		kick: make(chan struct{}, 1), done: make(chan struct{})}
+	go r.writer()
+	return r, nil
 }
 
 // recording returns the recording in progress, or nil.
@@ -325,15 +343,50 @@ func (c *call) recording() *recording {
 	return c.rec
 }
 
+// write queues a packet's samples (copied) and updates the voice state;
+// it never waits on the disk.
 func (r *recording) write(ts uint32, samples []int16) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.rec == nil || r.err != nil {
+	if r.closing {
+		r.mu.Unlock()
 		return
 	}
-	r.err = r.rec.Write(ts, samples)
+	r.queue = append(r.queue, queued{ts, append([]int16(nil), samples...)})
 	if r.vad.Write(samples) {
 		r.heard, r.lastVoice = true, time.Now()
+	}
+	r.mu.Unlock()
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// writer writes queued audio until the recording closes and the queue is
+// empty.
+func (r *recording) writer() {
+	defer close(r.done)
+	for {
+		r.mu.Lock()
+		batch, closing := r.queue, r.closing
+		r.queue = nil
+		r.mu.Unlock()
+		for _, q := range batch {
+			if err := r.rec.Write(q.ts, q.samples); err != nil {
+				r.mu.Lock()
+				if r.err == nil {
+					r.err = err
+				}
+				r.mu.Unlock()
+				break
+			}
+		}
+		if closing && len(batch) == 0 {
+			return
+		}
+		if len(batch) == 0 {
+			<-r.kick
+		}
 	}
 }
 
@@ -343,12 +396,18 @@ func (r *recording) voice() (bool, time.Time) {
 	return r.heard, r.lastVoice
 }
 
+// close stops taking audio, waits for what is queued to be written, and
+// closes the file.
 func (r *recording) close() (audio.Info, error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	rec := r.rec
-	r.rec = nil
-	info, err := rec.Close()
+	r.closing = true
+	r.mu.Unlock()
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+	<-r.done
+	info, err := r.rec.Close()
 	if err == nil {
 		err = r.err
 	}
