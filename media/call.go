@@ -107,6 +107,9 @@ type call struct {
 	endOnce sync.Once
 }
 
+// errNoWorkflow marks an offer refused because its workflow did not start.
+var errNoWorkflow = errors.New("workflow not started")
+
 // accept answers an SDP offer with a new call and starts its workflow.
 func (s *Server) accept(ctx context.Context, offer string, plan *dsl.Plan, route, caller string) (*call, string, error) {
 	s.mu.Lock()
@@ -158,7 +161,7 @@ func (s *Server) accept(ctx context.Context, offer string, plan *dsl.Plan, route
 	if _, err := s.cfg.Temporal.ExecuteWorkflow(ctx, opts, workflows.WorkflowCall, in); err != nil {
 		c.log("error", "the call's workflow did not start: %v", err)
 		c.end(endDetached)
-		return nil, "", echo.NewHTTPError(http.StatusServiceUnavailable, "the call's workflow did not start: "+err.Error())
+		return nil, "", echo.NewHTTPError(http.StatusServiceUnavailable, "the call's workflow did not start: "+err.Error()).SetInternal(errNoWorkflow)
 	}
 	s.log.Info("WebRTC call", "call_id", c.id, "route", route, "flow", plan.Flow, "caller", caller)
 	return c, answer, nil
@@ -296,7 +299,7 @@ func (c *call) read(t *webrtc.TrackRemote) {
 	var zeros [160]int16
 	var first, next uint32
 	var skipped int64 // samples of gaps too long to feed the detector
-	started, opusErrors, readErrors := false, 0, 0
+	started, opusErrors, readErrors, badRun := false, 0, 0, 0
 	for {
 		pkt, _, err := t.ReadRTP()
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || c.isEnded() {
@@ -304,12 +307,18 @@ func (c *call) read(t *webrtc.TrackRemote) {
 		}
 		if err != nil {
 			// A packet pion cannot place (a payload type not negotiated,
-			// say) is skipped; the stream goes on.
+			// say) is skipped; the stream goes on, unless nothing but
+			// errors comes any more.
 			if readErrors++; readErrors == 1 {
 				c.log("media", "an RTP packet was skipped: %v", err)
 			}
+			if badRun++; badRun > 1000 {
+				c.log("error", "the caller's audio can no longer be read: %v", err)
+				return
+			}
 			continue
 		}
+		badRun = 0
 		if !started {
 			first, started = pkt.Timestamp, true
 			next = 0

@@ -297,11 +297,11 @@ func (s *Server) handleOffer(c echo.Context) error {
 			he = echo.NewHTTPError(http.StatusBadRequest, err.Error())
 		}
 		outcome := "bad_offer"
-		if he.Code == http.StatusServiceUnavailable {
+		switch {
+		case errors.Is(he.Internal, errNoWorkflow):
+			outcome = "workflow"
+		case he.Code == http.StatusServiceUnavailable:
 			outcome = "capacity"
-			if strings.Contains(fmt.Sprint(he.Message), "workflow") {
-				outcome = "workflow"
-			}
 		}
 		s.m.calls.WithLabelValues(outcome).Inc()
 		return he
