@@ -159,6 +159,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	host := dialHost(opts.IP)
 	s.frontend = net.JoinHostPort(host, strconv.Itoa(ports.frontend))
 
+	reserveSQLiteHeap(sqliteHeapPages)
 	if s.sqlConfig, err = s.prepareStorage(ctx); err != nil {
 		return nil, err
 	}
