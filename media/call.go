@@ -157,6 +157,7 @@ func (s *Server) accept(ctx context.Context, offer string, plan *dsl.Plan, route
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		StaticSummary:         fmt.Sprintf("WebRTC call from %s to %s (flow %s)", caller, route, plan.Flow),
 		Memo:                  map[string]any{webhook.MemoFlowSource: plan.Source},
+		TypedSearchAttributes: workflows.StartAttributes(in),
 	}
 	if _, err := s.cfg.Temporal.ExecuteWorkflow(ctx, opts, workflows.WorkflowCall, in); err != nil {
 		c.log("error", "the call's workflow did not start: %v", err)

@@ -223,6 +223,9 @@ func (s *server) start(ctx context.Context, log *slog.Logger, callID string, cal
 		StaticSummary: fmt.Sprintf("call from %s to %s (flow %s)",
 			cmp.Or(p.caller, "unknown"), cmp.Or(p.callee(), "unknown"), plan.Flow),
 		Memo: memo,
+		// The call's search attributes from the start: the workflow then
+		// has none to set before the call is answered.
+		TypedSearchAttributes: workflows.StartAttributes(in),
 	}
 	// The notification goes both in the input and as the signal: if the
 	// workflow already runs (a redelivered POST), the signal reaches it

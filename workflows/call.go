@@ -39,7 +39,9 @@ func CallWorkflow(ctx workflow.Context, in CallInput) (*CallResult, error) {
 	// Calls started before Graph commands became local activities replay
 	// with regular ones; every new run (and every continued one) decides
 	// here, before its first command.
-	s.local = workflow.GetVersion(ctx, VersionLocalCommands, workflow.DefaultVersion, 1) >= 1
+	v := workflow.GetVersion(ctx, VersionLocalCommands, workflow.DefaultVersion, versionLeanAttrs)
+	s.local = v >= versionLocal
+	s.leanAttrs = v >= versionLeanAttrs
 	if err := workflow.SetQueryHandler(ctx, QueryState, s.state); err != nil {
 		return nil, err
 	}
@@ -72,6 +74,9 @@ func CallWorkflow(ctx workflow.Context, in CallInput) (*CallResult, error) {
 		for _, p := range s.pending {
 			sel.AddFuture(p.f, s.resolve(p))
 		}
+		if !sel.HasPending() {
+			s.flushAttrs() // the workflow task is about to end
+		}
 		sel.Select(ctx)
 	}
 	// Let the last commands (the hang-up, the handler's requests) finish.
@@ -82,8 +87,12 @@ func CallWorkflow(ctx workflow.Context, in CallInput) (*CallResult, error) {
 				sel.AddFuture(p.f, s.resolve(p))
 			}
 		}
+		if !sel.HasPending() {
+			s.flushAttrs()
+		}
 		sel.Select(ctx)
 	}
+	s.flushAttrs()
 	return &CallResult{Reason: m.Reason(), Vars: m.Vars()}, nil
 }
 
@@ -115,6 +124,8 @@ type shell struct {
 	keepAliveAt time.Time
 	estimate    int  // history events, estimated: see historyLength
 	local       bool // Graph commands run as local activities (VersionLocalCommands)
+	leanAttrs   bool // search attributes: what changed, once a workflow task (versionLeanAttrs)
+	attrsDirty  bool // the call's step or state may have changed since the last flushAttrs
 }
 
 // VersionLocalCommands is the workflow.GetVersion change id under which
@@ -128,7 +139,23 @@ type shell struct {
 // activities. Recording downloads and placing calls stay regular
 // activities: a download can take long, and neither is on a caller's
 // critical path.
+//
+// The same change id carries the interpreter's later changes, each a
+// version up (Temporal's way of stacking changes: a new change id would
+// cost every call another marker and another search attribute write).
+// Version 2 (versionLeanAttrs): the search attributes set when the
+// workflow starts are not set again, and Step and CallState are updated
+// with only what changed, once at the end of a workflow task rather than
+// after each event. Each update is a write of the call's row in the
+// visibility store; version 1 made one more per call, and one per event
+// where a workflow task handled several.
 const VersionLocalCommands = "graph-commands-local"
+
+// The versions of VersionLocalCommands.
+const (
+	versionLocal     workflow.Version = 1
+	versionLeanAttrs workflow.Version = 2
+)
 
 // localCommands lists the activities run locally from version 1.
 var localCommands = map[string]bool{

@@ -2,12 +2,16 @@ package workflows
 
 import (
 	"context"
+	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 )
 
@@ -288,5 +292,59 @@ steps:
 	}
 	if !strings.HasSuffix(g.called(), "Hangup") {
 		t.Errorf("the call was not hung up at the end:\n...%s", g.called()[max(0, len(g.called())-200):])
+	}
+}
+
+// A call started with its search attributes (StartAttributes) sets only
+// Step and CallState, and only when they change: one update per workflow
+// task however many events it handled.
+func TestCallWorkflowSearchAttributes(t *testing.T) {
+	g := newFakeGraph(t, 2*time.Minute, 250*time.Millisecond)
+	g.tones(5*time.Second, "1234#")
+	var upserts []string
+	g.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		sa := args.Get(0).(temporal.SearchAttributes)
+		var kv []string
+		for k, v := range sa.GetUntypedValues() {
+			kv = append(kv, fmt.Sprintf("%s=%v", k.GetName(), v))
+		}
+		sort.Strings(kv)
+		upserts = append(upserts, strings.Join(kv, " "))
+	}).Return(nil)
+	in := CallInput{CallID: "c1", Caller: "+14255550123", Callee: "+14255550100", Plan: compile(t, collectFlow),
+		SearchAttributes: true}
+	if err := g.env.SetTypedSearchAttributesOnStart(StartAttributes(in)); err != nil {
+		t.Fatal(err)
+	}
+	g.env.RegisterWorkflow(CallWorkflow)
+	g.env.ExecuteWorkflow(CallWorkflow, in)
+	if err := g.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"CallState=answered",    // established
+		"Step=ok",               // 1234# collected
+		"CallState=ended Step=", // the prompt done, hung up
+	}
+	if strings.Join(upserts, "\n") != strings.Join(want, "\n") {
+		t.Errorf("search attribute updates:\n%s\nwant:\n%s", strings.Join(upserts, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// StartAttributes names the step the call waits in, not a first step that
+// moves on at once.
+func TestStartAttributes(t *testing.T) {
+	plan := compile(t, "flow: t\nvariables: {n: string}\nsteps:\n  init:\n    set: {n: '\"1\"'}\n    next: ask\n"+strings.SplitN(collectFlow, "steps:\n", 2)[1])
+	in := CallInput{CallID: "c1", Caller: "+14255550123", Callee: "+14255550100", Plan: plan, SearchAttributes: true}
+	sa := StartAttributes(in)
+	for key, want := range map[temporal.SearchAttributeKeyKeyword]string{AttrCallID: "c1", AttrFlow: "t",
+		AttrCaller: "+14255550123", AttrCallee: "+14255550100", AttrStep: "ask", AttrCallState: "ringing"} {
+		if got, ok := sa.GetKeyword(key); !ok || got != want {
+			t.Errorf("%s = %q (set %v); want %q", key.GetName(), got, ok, want)
+		}
+	}
+	in.SearchAttributes = false
+	if n := StartAttributes(in).Size(); n != 0 {
+		t.Errorf("without SearchAttributes, %d attributes; want none", n)
 	}
 }

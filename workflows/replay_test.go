@@ -1,10 +1,10 @@
 package workflows
 
 import (
-	"encoding/base64"
+	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
+	"strconv"
 	"testing"
 
 	"go.temporal.io/sdk/worker"
@@ -20,26 +20,21 @@ func TestReplay(t *testing.T) {
 		t.Fatal("no recorded histories in testdata/histories")
 	}
 	// The newest interpreter version must be among them, or its code path
-	// is not proven to replay.
-	// The marker's change id is a JSON string payload, base64 in the file.
-	marker := base64.StdEncoding.EncodeToString([]byte(`"` + VersionLocalCommands + `"`))
-	// So must an app-hosted call (a media worker's), whose activity
-	// MediaSession only it runs.
-	latest, media := 0, 0
+	// is not proven to replay; so must an app-hosted call (a media
+	// worker's), whose activity MediaSession only it runs.
+	newest, media := 0, 0
 	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
+		v, hosted := historyFacts(t, f)
+		if v == int(versionLeanAttrs) {
+			newest++
 		}
-		if strings.Contains(string(b), marker) {
-			latest++
-		}
-		if strings.Contains(string(b), `"name": "`+ActMediaSession+`"`) {
+		if hosted {
 			media++
 		}
 	}
-	if latest == 0 {
-		t.Errorf("no recorded history has the %s version marker; record one with go test ./e2e -record-histories", VersionLocalCommands)
+	if newest == 0 {
+		t.Errorf("no recorded history is of %s version %d; record them with go test ./e2e -record-histories "+
+			"(keep the older ones under other names)", VersionLocalCommands, versionLeanAttrs)
 	}
 	if media == 0 {
 		t.Errorf("no recorded history is of an app-hosted call; record one with go test ./e2e -run TestBrowserCall -record-histories")
@@ -53,4 +48,45 @@ func TestReplay(t *testing.T) {
 			}
 		})
 	}
+}
+
+// historyFacts reads a recorded history's VersionLocalCommands version
+// (0 when it has no marker) and whether it ran the MediaSession activity.
+func historyFacts(t *testing.T, file string) (version int, hosted bool) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type payloads struct {
+		Payloads []struct{ Data []byte } `json:"payloads"`
+	}
+	var h struct {
+		Events []struct {
+			Marker *struct {
+				Name    string              `json:"markerName"`
+				Details map[string]payloads `json:"details"`
+			} `json:"markerRecordedEventAttributes"`
+			Scheduled *struct {
+				Type struct{ Name string } `json:"activityType"`
+			} `json:"activityTaskScheduledEventAttributes"`
+		} `json:"events"`
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	first := func(p payloads) string {
+		if len(p.Payloads) == 0 {
+			return ""
+		}
+		return string(p.Payloads[0].Data)
+	}
+	for _, e := range h.Events {
+		if m := e.Marker; m != nil && m.Name == "Version" && first(m.Details["change-id"]) == `"`+VersionLocalCommands+`"` {
+			version, _ = strconv.Atoi(first(m.Details["version"]))
+		}
+		if e.Scheduled != nil && e.Scheduled.Type.Name == ActMediaSession {
+			hosted = true
+		}
+	}
+	return version, hosted
 }
