@@ -81,6 +81,11 @@ type Resume struct {
 	KeepAlive   time.Time            `json:"keep_alive"`
 	// Pending are notifications received but not yet handled.
 	Pending []Notification `json:"pending,omitempty"`
+	// Seen are the ids of the last notifications handled (up to
+	// maxCarriedSeen), so that one Graph delivers again after the new run
+	// started is still dropped as a duplicate. Runs continued before the
+	// field existed carry none.
+	Seen []string `json:"seen,omitempty"`
 }
 
 // DialSpec says whom an outbound call goes to: a Teams user or a phone

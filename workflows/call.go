@@ -112,6 +112,7 @@ type shell struct {
 	pending     []*pendingFuture
 	timers      map[string]workflow.CancelFunc
 	seen        map[string]bool
+	seenOrder   []string          // the keys of seen, oldest first
 	records     map[string]string // record operation id → step id
 	established bool
 	terminated  bool
@@ -420,6 +421,7 @@ func (s *shell) notify(n Notification) {
 			return // a duplicate delivery
 		}
 		s.seen[n.ID] = true
+		s.seenOrder = append(s.seenOrder, n.ID)
 	}
 	if n.Kind == "operation" {
 		s.operation(n)
@@ -563,7 +565,8 @@ func (s *shell) quiet() bool {
 // received so far.
 func (s *shell) continueAsNew(sig workflow.ReceiveChannel) error {
 	r := Resume{Machine: s.m.Snapshot(), Established: s.established, Transfer: s.transfer,
-		Records: s.records, Timers: s.deadlines, KeepAlive: s.keepAliveAt}
+		Records: s.records, Timers: s.deadlines, KeepAlive: s.keepAliveAt,
+		Seen: s.seenOrder[max(0, len(s.seenOrder)-maxCarriedSeen):]}
 	for {
 		var n Notification
 		if !sig.ReceiveAsync(&n) {
@@ -576,6 +579,15 @@ func (s *shell) continueAsNew(sig workflow.ReceiveChannel) error {
 	workflow.GetLogger(s.ctx).Info("continuing the call as a new run", "history_length", workflow.GetInfo(s.ctx).GetCurrentHistoryLength())
 	return workflow.NewContinueAsNewError(s.ctx, CallWorkflow, next)
 }
+
+// maxCarriedSeen bounds the notification ids a run hands the next (see
+// Resume.Seen). Graph redelivers a notification it got no answer to within
+// seconds; a call continues as new every few thousand events, so 500 ids
+// reach back well past any redelivery. Carrying them changes no command a
+// recorded history holds (the SDK matches a continue-as-new by its type,
+// not its input), and a run started without them behaves as before, so it
+// needs no version.
+const maxCarriedSeen = 500
 
 // resume picks a call up from the previous run: its timers, its
 // keepAlive and the notifications that run had not handled.
@@ -591,6 +603,10 @@ func (s *shell) resume(r Resume) {
 	if s.established && s.in.MediaQueue == "" {
 		s.keepAliveAt = r.KeepAlive
 		s.keepAliveIn(max(r.KeepAlive.Sub(now), 0))
+	}
+	for _, id := range r.Seen {
+		s.seen[id] = true
+		s.seenOrder = append(s.seenOrder, id)
 	}
 	s.upsertAttrs(true)
 	for _, n := range r.Pending {

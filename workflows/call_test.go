@@ -32,6 +32,7 @@ type fakeGraph struct {
 	transfer   time.Time
 	transferOK bool
 	notes      int
+	idPrefix   string // of the notification ids it makes up
 	start      time.Time
 }
 
@@ -103,7 +104,7 @@ func newFakeGraph(t *testing.T, limit, tick time.Duration) *fakeGraph {
 func (g *fakeGraph) signal(n Notification) {
 	g.notes++
 	if n.ID == "" {
-		n.ID = "n" + strings.Repeat("x", 0) + time.Duration(g.notes).String()
+		n.ID = g.idPrefix + "n" + time.Duration(g.notes).String()
 	}
 	g.env.SignalWorkflow(SignalGraph, n)
 }

@@ -73,11 +73,19 @@ func TestContinueAsNew(t *testing.T) {
 		t.Errorf("the max call duration timer was not carried: %v", r.Timers)
 	}
 
+	if len(r.Seen) == 0 {
+		t.Fatal("the ids of the notifications handled were not carried")
+	}
+
 	g2 := newFakeGraph(t, 2*time.Minute, 250*time.Millisecond)
+	g2.idPrefix = "run2-" // Graph's notification ids are unique
 	next.MaxHistory = 0
 	prompt := r.Machine.Input.OpID
 	g2.env.RegisterDelayedCallback(func() {
 		g2.signal(Notification{Kind: "operation", ClientContext: prompt, Status: "completed"})
+		// Graph delivers again a notification the first run handled: a
+		// key pressed then must not count twice.
+		g2.env.SignalWorkflow(SignalGraph, Notification{ID: r.Seen[len(r.Seen)-1], Kind: "call", State: "established", Tone: "9", Seq: 1})
 	}, time.Second)
 	g2.tones(2*time.Second, "1234#")
 	g2.t = t
