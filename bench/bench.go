@@ -27,7 +27,7 @@
 //   - answer latency: from a call's "ring" (the emulator created the call
 //     and queued the incoming-call notification) to its "answer" (the
 //     bot's answer request arrived). It includes the notification's
-//     delivery, the webhook, SignalWithStart, the workflow's first task and
+//     delivery, the webhook, the workflow start, the workflow's first task and
 //     the answer activity.
 //   - tone → next command: from each "tone" (the caller pressed a key; the
 //     tone notification was queued) to the next command the bot sent on

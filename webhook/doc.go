@@ -9,7 +9,7 @@
 //
 // An incoming call is routed to a flow by a CallRouter (Router compiles a
 // directory of flow files and reloads it when it changes) and started as a
-// CallWorkflow with SignalWithStart; every later notification about the
+// CallWorkflow (eagerly, when this process runs the worker); every later notification about the
 // call is converted to a workflows.Notification (Convert) and signalled to
 // it. The package runs no flow logic and keeps no call state: a retried
 // POST produces the same notification ids, and the workflow drops the

@@ -99,6 +99,25 @@ type fakeRun struct {
 func (r fakeRun) GetID() string    { return r.id }
 func (r fakeRun) GetRunID() string { return "run-" + r.id }
 
+func (f *fakeStarter) ExecuteWorkflow(_ context.Context, opts client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	defer f.changed()
+	if f.startErr != nil {
+		return nil, f.startErr
+	}
+	rec := startRecord{workflowID: opts.ID, opts: opts, workflow: workflow}
+	if len(args) == 1 {
+		rec.input, _ = args[0].(workflows.CallInput)
+		if rec.input.Incoming != nil {
+			rec.arg = *rec.input.Incoming
+		}
+	}
+	f.starts = append(f.starts, rec)
+	f.running[opts.ID] = true
+	return fakeRun{id: opts.ID}, nil
+}
+
 func (f *fakeStarter) SignalWithStartWorkflow(_ context.Context, workflowID, signalName string, arg any,
 	opts client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error) {
 	f.mu.Lock()

@@ -18,7 +18,7 @@ type metrics struct {
 	// malformed, ...) and per-notification problems (unrouted, reject,
 	// convert, workflow_gone, temporal).
 	errors *prometheus.CounterVec
-	// signals times the Temporal calls, by op (signal_with_start, signal)
+	// signals times the Temporal calls, by op (start, signal)
 	// and outcome (ok, gone, error).
 	signals *prometheus.HistogramVec
 }
@@ -39,7 +39,7 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 		}, []string{"kind"}),
 		signals: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "ivrflow", Subsystem: "webhook", Name: "signal_duration_seconds",
-			Help:    "Time taken by Temporal SignalWithStart and Signal calls.",
+			Help:    "Time taken by the Temporal calls that start and signal call workflows.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"op", "outcome"}),
 	}

@@ -227,15 +227,21 @@ func (s *server) start(ctx context.Context, log *slog.Logger, callID string, cal
 		// has none to set before the call is answered.
 		TypedSearchAttributes: workflows.StartAttributes(in),
 	}
-	// The notification goes both in the input and as the signal: if the
-	// workflow already runs (a redelivered POST), the signal reaches it
-	// and is dropped there by id.
+	// The notification is in the input. A redelivered POST finds the
+	// workflow started (or run) and is refused: it is a duplicate.
+	opts.WorkflowExecutionErrorWhenAlreadyStarted = true
+	// Eager start: when this process also runs the flow worker (ivrflow
+	// dev, or serve and worker in one process on one client), the server
+	// hands the first workflow task, which answers the call, straight back
+	// in the start's reply instead of through a task queue. Otherwise the
+	// start is an ordinary one.
+	opts.EnableEagerStart = true
 	begin := time.Now()
-	run, err := s.deps.Temporal.SignalWithStartWorkflow(ctx, opts.ID, workflows.SignalGraph, note, opts, workflows.WorkflowCall, in)
-	outcome := s.observe("signal_with_start", begin, err)
+	run, err := s.deps.Temporal.ExecuteWorkflow(ctx, opts, workflows.WorkflowCall, in)
+	outcome := s.observe("start", begin, err)
 	switch outcome {
 	case "gone":
-		log.Info("incoming call's workflow already ran; notification dropped", "workflow_id", opts.ID, "error", err)
+		log.Info("incoming call's workflow already started; notification dropped as a duplicate", "workflow_id", opts.ID, "error", err)
 		return nil
 	case "error":
 		log.Error("start call workflow", "workflow_id", opts.ID, "error", err)

@@ -79,6 +79,7 @@ type Verifier interface {
 // Starter is the part of the Temporal client the webhook uses.
 // client.Client implements it.
 type Starter interface {
+	ExecuteWorkflow(ctx context.Context, opts client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
 	SignalWithStartWorkflow(ctx context.Context, workflowID, signalName string, arg any,
 		opts client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
 	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error

@@ -144,8 +144,11 @@ func TestIncomingCallStartsWorkflowAndTonesAreSignalled(t *testing.T) {
 	if st.workflowID != wid || st.opts.ID != wid {
 		t.Errorf("workflow id %q (options %q), want %q", st.workflowID, st.opts.ID, wid)
 	}
-	if st.signal != workflows.SignalGraph || st.workflow != workflows.WorkflowCall {
-		t.Errorf("signal %q, workflow %v; want %q, %q", st.signal, st.workflow, workflows.SignalGraph, workflows.WorkflowCall)
+	if st.workflow != workflows.WorkflowCall || st.arg.State != "incoming" {
+		t.Errorf("workflow %v, incoming notification %+v; want %q and the incoming call", st.workflow, st.arg, workflows.WorkflowCall)
+	}
+	if !st.opts.EnableEagerStart || !st.opts.WorkflowExecutionErrorWhenAlreadyStarted {
+		t.Errorf("eager %v, error when already started %v; want both", st.opts.EnableEagerStart, st.opts.WorkflowExecutionErrorWhenAlreadyStarted)
 	}
 	if st.opts.TaskQueue != workflows.TaskQueue || st.opts.WorkflowIDReusePolicy != enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE {
 		t.Errorf("task queue %q, reuse policy %v", st.opts.TaskQueue, st.opts.WorkflowIDReusePolicy)
