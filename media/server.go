@@ -82,6 +82,12 @@ type Config struct {
 	// button on a site served elsewhere; "*" allows any. None by default:
 	// only the worker's own /phone page can.
 	AllowOrigins []string
+	// Tokens, when any are set, are the bearer tokens a client must send
+	// (Authorization: Bearer TOKEN, as WHIP clients do) to place, watch or
+	// hang up a call and to list the routes; more than one lets a token be
+	// rotated without refusing calls. None: anyone who reaches the worker
+	// can call its flows. The /phone page, /healthz and /metrics stay open.
+	Tokens []string
 	// Logger receives the worker's log lines; nil discards them.
 	Logger *slog.Logger
 }
@@ -239,17 +245,18 @@ func (s *Server) Handler() http.Handler {
 		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
 			AllowOrigins:  s.cfg.AllowOrigins,
 			AllowMethods:  []string{http.MethodGet, http.MethodPost, http.MethodDelete},
-			AllowHeaders:  []string{echo.HeaderContentType},
+			AllowHeaders:  []string{echo.HeaderContentType, echo.HeaderAuthorization},
 			ExposeHeaders: []string{echo.HeaderLocation, "X-Call-Id"},
 			MaxAge:        600,
 		}))
 	}
-	e.POST("/calls", s.handleOffer)
-	e.GET("/calls/:id", s.handleStatus)
-	e.DELETE("/calls/:id", s.handleHangup)
+	auth := requireToken(s.cfg.Tokens)
+	e.POST("/calls", s.handleOffer, auth)
+	e.GET("/calls/:id", s.handleStatus, auth)
+	e.DELETE("/calls/:id", s.handleHangup, auth)
 	e.GET("/phone/routes", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]any{"routes": s.cfg.Flows.Routes()})
-	})
+	}, auth)
 	e.GET("/phone", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/phone/") })
 	e.GET("/phone/*", echo.WrapHandler(http.StripPrefix("/phone", phone.Handler())))
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/phone/") })

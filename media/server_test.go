@@ -298,7 +298,7 @@ func TestCORS(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodOptions, hs.URL+"/calls?route=demo", nil)
 		req.Header.Set("Origin", origin)
 		req.Header.Set("Access-Control-Request-Method", http.MethodPost)
-		req.Header.Set("Access-Control-Request-Headers", "content-type")
+		req.Header.Set("Access-Control-Request-Headers", "content-type, authorization")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -306,6 +306,9 @@ func TestCORS(t *testing.T) {
 		resp.Body.Close()
 		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != want {
 			t.Errorf("preflight from %s: Access-Control-Allow-Origin %q, want %q", origin, got, want)
+		}
+		if got := resp.Header.Get("Access-Control-Allow-Headers"); want != "" && !strings.Contains(strings.ToLower(got), "authorization") {
+			t.Errorf("preflight from %s: Access-Control-Allow-Headers %q, want Authorization among them", origin, got)
 		}
 	}
 }
@@ -384,6 +387,68 @@ func TestSharedUDPPort(t *testing.T) {
 				t.Fatalf("call %s never connected: %+v", id, st)
 			}
 			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// TestTokens: with tokens set, the signalling endpoints and the route list
+// take only a request bearing one of them; the page and health stay open.
+func TestTokens(t *testing.T) {
+	_, hs := newTestServer(t, &fakeTemporal{}, func(c *Config) { c.Tokens = []string{"s3cret", "next-one"} })
+	_, sdp := offer(t, webrtc.MimeTypePCMU, 0, 8000)
+	do := func(method, path, auth, body string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, hs.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/sdp")
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	for _, tc := range []struct {
+		method, path, auth, body string
+		status                   int
+		want                     string
+	}{
+		{"POST", "/calls?route=demo", "", sdp, http.StatusUnauthorized, "needs an access token"},
+		{"POST", "/calls?route=demo", "Bearer wrong", sdp, http.StatusUnauthorized, "not valid"},
+		{"POST", "/calls?route=demo", "Bearer s3cre", sdp, http.StatusUnauthorized, "not valid"},
+		{"POST", "/calls?route=demo", "Basic czNjcmV0", sdp, http.StatusUnauthorized, "needs an access token"},
+		{"POST", "/calls?route=demo", "bearer next-one", "m=audio nonsense", http.StatusBadRequest, "not valid SDP"},
+		{"POST", "/calls?route=demo", "Bearer s3cret", sdp, http.StatusCreated, "v=0"},
+		{"GET", "/phone/routes", "", "", http.StatusUnauthorized, "needs an access token"},
+		{"GET", "/phone/routes", "Bearer s3cret", "", http.StatusOK, `"demo"`},
+		{"GET", "/calls/nope", "", "", http.StatusUnauthorized, "needs an access token"},
+		{"GET", "/calls/nope", "Bearer s3cret", "", http.StatusNotFound, "no call"},
+		{"DELETE", "/calls/nope", "", "", http.StatusUnauthorized, "needs an access token"},
+		{"DELETE", "/calls/nope", "Bearer next-one", "", http.StatusNotFound, "no call"},
+		{"GET", "/phone/", "", "", http.StatusOK, "<html"},
+		{"GET", "/healthz", "", "", http.StatusOK, "ok"},
+	} {
+		resp, body := do(tc.method, tc.path, tc.auth, tc.body)
+		if resp.StatusCode != tc.status || !strings.Contains(body, tc.want) {
+			t.Errorf("%s %s (%q): %d %.100s, want %d with %q", tc.method, tc.path, tc.auth, resp.StatusCode, body, tc.status, tc.want)
+		}
+		if ch := resp.Header.Get("WWW-Authenticate"); (resp.StatusCode == http.StatusUnauthorized) != strings.HasPrefix(ch, "Bearer ") {
+			t.Errorf("%s %s (%q): %d with WWW-Authenticate %q", tc.method, tc.path, tc.auth, resp.StatusCode, ch)
+		}
+	}
+}
+
+func TestBearer(t *testing.T) {
+	for h, want := range map[string]string{
+		"Bearer abc": "abc", "bearer  abc ": "abc", "BEARER abc": "abc",
+		"Bearer": "", "Bearer ": "", "Basic abc": "", "": "", "abc": "",
+	} {
+		got, ok := bearer(h)
+		if got != want || ok != (want != "") {
+			t.Errorf("bearer(%q) = %q, %v; want %q", h, got, ok, want)
 		}
 	}
 }

@@ -24,6 +24,7 @@ type mediaFlags struct {
 	maxCalls  int
 	loopback  bool
 	origins   string
+	tokens    string
 }
 
 func addMediaFlags(fs *flag.FlagSet, e *env, addr string) *mediaFlags {
@@ -34,6 +35,7 @@ func addMediaFlags(fs *flag.FlagSet, e *env, addr string) *mediaFlags {
 	fs.StringVar(&f.udpPort, "media-udp-port", envOr(e, "IVRFLOW_MEDIA_UDP_PORT", ""), "one UDP `port` that carries every call's audio, instead of a port per call (env IVRFLOW_MEDIA_UDP_PORT)")
 	fs.IntVar(&f.maxCalls, "media-max-calls", 400, "most calls held at once; more are refused with 503")
 	fs.StringVar(&f.origins, "media-allow-origins", envOr(e, "IVRFLOW_MEDIA_ALLOW_ORIGINS", ""), "comma-separated web `origins` whose pages may place calls from a browser (CORS), e.g. https://www.example.com (env IVRFLOW_MEDIA_ALLOW_ORIGINS)")
+	fs.StringVar(&f.tokens, "media-token", envOr(e, "IVRFLOW_MEDIA_TOKEN", ""), "comma-separated bearer `tokens`, one of which a caller must send to place a call (Authorization: Bearer TOKEN; the /phone page asks for it); none: calls are open to anyone who reaches the worker. Prefer the env variable: flags show in ps (env IVRFLOW_MEDIA_TOKEN)")
 	return f
 }
 
@@ -53,6 +55,14 @@ func (f *mediaFlags) config() (media.Config, error) {
 				return mc, fmt.Errorf("--media-allow-origins: %q is not an origin such as https://www.example.com", o)
 			}
 			mc.AllowOrigins = append(mc.AllowOrigins, o)
+		}
+	}
+	for _, tok := range strings.Split(f.tokens, ",") {
+		if tok = strings.TrimSpace(tok); tok != "" {
+			if strings.ContainsFunc(tok, func(r rune) bool { return r <= ' ' || r > '~' }) {
+				return mc, errors.New("--media-token: a token is printable ASCII without spaces")
+			}
+			mc.Tokens = append(mc.Tokens, tok)
 		}
 	}
 	for _, ip := range strings.Split(f.publicIPs, ",") {

@@ -10,7 +10,9 @@ func TestMediaFlags(t *testing.T) {
 		f    mediaFlags
 		want string // an error, or "" for none
 	}{
-		{mediaFlags{publicIPs: "203.0.113.10, 198.51.100.7", ports: "40000-40999", udpPort: "41000", origins: "https://www.example.com"}, ""},
+		{mediaFlags{publicIPs: "203.0.113.10, 198.51.100.7", ports: "40000-40999", udpPort: "41000", origins: "https://www.example.com", tokens: " tok-1 ,tok-2,"}, ""},
+		{mediaFlags{tokens: "has space"}, "printable ASCII"},
+		{mediaFlags{tokens: "caf\u00e9"}, "printable ASCII"},
 		{mediaFlags{publicIPs: "example.com"}, "is not an IP address"},
 		{mediaFlags{ports: "40999-40000"}, "is not a port range"},
 		{mediaFlags{ports: "40000"}, "is not a port range"},
@@ -24,7 +26,7 @@ func TestMediaFlags(t *testing.T) {
 			t.Errorf("%+v: %v", tc.f, err)
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("%+v: error %v, want one saying %q", tc.f, err, tc.want)
-		case tc.want == "" && (len(mc.PublicIPs) != 2 || mc.PortMin != 40000 || mc.PortMax != 40999 || mc.UDPPort != 41000 || len(mc.AllowOrigins) != 1):
+		case tc.want == "" && (len(mc.PublicIPs) != 2 || mc.PortMin != 40000 || mc.PortMax != 40999 || mc.UDPPort != 41000 || len(mc.AllowOrigins) != 1 || strings.Join(mc.Tokens, "|") != "tok-1|tok-2"):
 			t.Errorf("%+v: config %+v", tc.f, mc)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -33,6 +34,8 @@ type stub struct {
 	offerSDPs []string
 	calls     map[string]*stubCall
 	next      int
+	token     string   // if set, the API wants "Authorization: Bearer token"
+	auths     []string // the Authorization of each request to /calls
 }
 
 type entry struct {
@@ -80,7 +83,21 @@ func newStub(t *testing.T) *stub {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
-	s.Server = httptest.NewServer(mux)
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		api := r.URL.Path == "/phone/routes" || strings.HasPrefix(r.URL.Path, "/calls")
+		s.mu.Lock()
+		token := s.token
+		if strings.HasPrefix(r.URL.Path, "/calls") {
+			s.auths = append(s.auths, r.Method+" "+r.Header.Get("Authorization"))
+		}
+		s.mu.Unlock()
+		if api && token != "" && r.Header.Get("Authorization") != "Bearer "+token {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ivrflow media"`)
+			jsonError(w, http.StatusUnauthorized, "the access token is not valid here")
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(func() {
 		s.mu.Lock()
 		ids := make([]string, 0, len(s.calls))
@@ -415,6 +432,81 @@ func TestPageInBrowser(t *testing.T) {
 			if !strings.Contains(got, want) {
 				t.Errorf("phone.state() after hangup lacks %s: %s", want, got)
 			}
+		}
+	})
+
+	t.Run("access token", func(t *testing.T) {
+		srv.mu.Lock()
+		srv.token, srv.auths = "s3cret", nil
+		srv.mu.Unlock()
+		defer func() {
+			srv.mu.Lock()
+			srv.token = ""
+			srv.mu.Unlock()
+			eval(t, `sessionStorage.clear(), ''`)
+		}()
+		asks := `!document.getElementById('auth').hidden && document.getElementById('status').textContent`
+		if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/phone/")); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := browser.Wait[string](ctx, asks, 5*time.Second); err != nil || got != "This phone needs an access token." {
+			t.Fatalf("without a token the page shows %q, %v", got, err)
+		}
+		// A wrong token is refused and said so; the right one is kept.
+		submit := func(token string) {
+			t.Helper()
+			eval(t, `document.getElementById('token').value = `+strconv.Quote(token)+`, document.getElementById('auth').requestSubmit(), ''`)
+		}
+		submit("wrong")
+		if got, err := browser.Wait[string](ctx, `!document.getElementById('error').hidden && document.getElementById('error').textContent`, 5*time.Second); err != nil || !strings.Contains(got, "access token was refused") {
+			t.Errorf("a wrong token: error %q, %v", got, err)
+		}
+		submit("s3cret")
+		if _, err := browser.Wait[bool](ctx, `document.getElementById('auth').hidden && document.getElementById('error').hidden && document.getElementById('route').options.length === 2`, 5*time.Second); err != nil {
+			t.Fatalf("the right token: %v; status %s", err, eval(t, `document.getElementById('status').textContent`))
+		}
+		// Kept for the tab's session: a reload needs no token.
+		if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := browser.Wait[bool](ctx, `document.getElementById('auth').hidden && document.getElementById('route').options.length === 2`, 5*time.Second); err != nil {
+			t.Errorf("after a reload: %v", err)
+		}
+		// From a link, opened afresh or onto the open page: taken, and
+		// taken out of the address bar.
+		eval(t, `sessionStorage.clear(), ''`)
+		if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/phone/?from=link#token=s3cret")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := browser.Wait[bool](ctx, `document.getElementById('route').options.length === 2`, 5*time.Second); err != nil {
+			t.Fatalf("a #token= link: %v", err)
+		}
+		if got := eval(t, `window.location.search + window.location.hash + '|' + sessionStorage.getItem('ivrflow-media-token')`); got != "?from=link|s3cret" {
+			t.Errorf("after a #token= link, hash|stored token: %q", got)
+		}
+		eval(t, `sessionStorage.clear(), window.location.hash = '#token=s3cret', ''`)
+		if got, err := browser.Wait[string](ctx, `window.location.hash === '' && sessionStorage.getItem('ivrflow-media-token')`, 5*time.Second); err != nil || got != "s3cret" {
+			t.Errorf("after #token= onto the open page, stored token: %q, %v", got, err)
+		}
+		// A call sends it on each request.
+		eval(t, `phone.call('main-menu')`)
+		if _, err := browser.Wait[bool](ctx, `phone.state().serverState !== ''`, 5*time.Second); err != nil {
+			t.Errorf("no status polled: %v", err)
+		}
+		eval(t, `phone.hangup().then(() => '')`)
+		srv.mu.Lock()
+		auths := append([]string(nil), srv.auths...)
+		srv.mu.Unlock()
+		var post, get, del bool
+		for _, a := range auths {
+			method, auth, _ := strings.Cut(a, " ")
+			if auth != "Bearer s3cret" {
+				t.Errorf("%s /calls with Authorization %q", method, auth)
+			}
+			post, get, del = post || method == "POST", get || method == "GET", del || method == "DELETE"
+		}
+		if !post || !get || !del {
+			t.Errorf("requests to /calls: %q; want a POST, a GET and a DELETE", auths)
 		}
 	})
 

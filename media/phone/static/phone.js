@@ -1,20 +1,46 @@
 // Softphone: calls a route of the ivrflow media worker over WebRTC.
 // Signalling is one HTTP exchange (POST /calls with the complete offer,
 // the answer in the response); DTMF goes as RFC 4733 events; the call's
-// transcript is polled from GET /calls/ID. window.phone is the same
-// softphone for automation.
+// transcript is polled from GET /calls/ID. A worker that requires an
+// access token gets it as "Authorization: Bearer TOKEN" on each of these;
+// the page asks for it, or takes it from the address (#token=...), and
+// keeps it for the tab's session. window.phone is the same softphone for
+// automation.
 'use strict';
 
 (() => {
   const KEYS = '123456789*0#';
   const ICE_TIMEOUT_MS = 3000;
   const POLL_MS = 500;
+  const TOKEN_KEY = 'ivrflow-media-token';
   const $ = (id) => document.getElementById(id);
   const ui = {
     form: $('dial'), route: $('route'), routeDescription: $('route-description'),
     call: $('call'), hangup: $('hangup'), status: $('status'), error: $('error'),
     keypad: $('keypad'), sent: $('sent'), transcript: $('transcript'), audio: $('remote'),
+    auth: $('auth'), token: $('token'),
   };
+
+  // The access token: from the address's fragment (never sent to a
+  // server, and removed from the address bar here), else from this tab's
+  // session.
+  let token = '';
+  try { token = sessionStorage.getItem(TOKEN_KEY) || ''; } catch (_) { /* storage off */ }
+
+  // tokenFromAddress takes a token from #token=... in the address, if
+  // there is one, and reports whether it did.
+  function tokenFromAddress() {
+    const fromHash = new URLSearchParams(window.location.hash.slice(1)).get('token');
+    if (!fromHash) return false;
+    token = fromHash;
+    try { sessionStorage.setItem(TOKEN_KEY, token); } catch (_) { /* storage off */ }
+    history.replaceState(null, '', window.location.pathname + window.location.search);
+    return true;
+  }
+  tokenFromAddress();
+
+  // withAuth adds the access token, when there is one, to a fetch's headers.
+  const withAuth = (headers = {}) => (token ? {...headers, Authorization: `Bearer ${token}`} : headers);
 
   // The state of the softphone; one call at a time.
   const st = {
@@ -58,8 +84,21 @@
 
   async function loadRoutes() {
     try {
-      const res = await fetch('/phone/routes', {headers: {Accept: 'application/json'}});
+      const res = await fetch('/phone/routes', {headers: withAuth({Accept: 'application/json'})});
+      if (res.status === 401) {
+        ui.route.replaceChildren();
+        ui.auth.hidden = false;
+        setStatus('This phone needs an access token.');
+        if (token) setError(`The access token was refused: ${await responseError(res)}`);
+        else setError('');
+        ui.token.focus();
+        describeRoute();
+        render();
+        return;
+      }
       if (!res.ok) throw new Error(await responseError(res));
+      ui.auth.hidden = true;
+      setError('');
       const {routes = []} = await res.json();
       ui.route.replaceChildren(...routes.map((r) => {
         const o = new Option(r.name, r.name);
@@ -181,7 +220,7 @@
 
       setStatus(`Calling ${route}…`);
       const res = await fetch(`/calls?route=${encodeURIComponent(route)}`, {
-        method: 'POST', headers: {'Content-Type': 'application/sdp', Accept: 'application/sdp'}, body: offer,
+        method: 'POST', headers: withAuth({'Content-Type': 'application/sdp', Accept: 'application/sdp'}), body: offer,
       });
       if (!res.ok) throw new Error(`The server refused the call: ${await responseError(res)}`);
       const location = res.headers.get('Location');
@@ -200,7 +239,7 @@
       return st.callId;
     } catch (e) {
       const message = e && e.message ? e.message : String(e);
-      if (attempt.url) fetch(attempt.url, {method: 'DELETE'}).catch(() => {});
+      if (attempt.url) fetch(attempt.url, {method: 'DELETE', headers: withAuth()}).catch(() => {});
       if (st.attempt !== attempt) { // hung up meanwhile: release only what is ours
         if (attempt.stream) for (const t of attempt.stream.getTracks()) t.stop();
         throw new Error(message);
@@ -252,7 +291,7 @@
     render();
     if (!url) return;
     try {
-      const res = await fetch(url, {method: 'DELETE'});
+      const res = await fetch(url, {method: 'DELETE', headers: withAuth()});
       if (!res.ok && res.status !== 404) setError(`Hanging up: ${await responseError(res)}`);
     } catch (e) {
       setError(`Hanging up: ${e.message}`);
@@ -290,7 +329,7 @@
   async function refresh(url) {
     let body;
     try {
-      const res = await fetch(url, {headers: {Accept: 'application/json'}, cache: 'no-store'});
+      const res = await fetch(url, {headers: withAuth({Accept: 'application/json'}), cache: 'no-store'});
       if (res.status === 404) body = {state: 'terminated', end_reason: st.endReason || 'gone'};
       else if (!res.ok) throw new Error(await responseError(res));
       else body = await res.json();
@@ -381,6 +420,17 @@
     e.preventDefault();
     call().catch(() => {}); // shown on the page
   });
+  window.addEventListener('hashchange', () => { if (tokenFromAddress()) loadRoutes(); });
+  ui.auth.addEventListener('submit', (e) => {
+    e.preventDefault();
+    token = ui.token.value.trim();
+    ui.token.value = '';
+    try {
+      if (token) sessionStorage.setItem(TOKEN_KEY, token);
+      else sessionStorage.removeItem(TOKEN_KEY);
+    } catch (_) { /* storage off */ }
+    loadRoutes();
+  });
   ui.hangup.addEventListener('click', () => { hangup().catch((e) => setError(e.message)); });
   ui.keypad.addEventListener('click', (e) => {
     const b = e.target.closest('button[data-key]');
@@ -393,7 +443,7 @@
     pressFromUI(e.key);
   });
   window.addEventListener('pagehide', () => {
-    if (st.callUrl && st.busy) fetch(st.callUrl, {method: 'DELETE', keepalive: true}).catch(() => {});
+    if (st.callUrl && st.busy) fetch(st.callUrl, {method: 'DELETE', headers: withAuth(), keepalive: true}).catch(() => {});
   });
 
   window.phone = {call, press, hangup, state, stats, reloadRoutes: loadRoutes};
