@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
@@ -69,6 +70,10 @@ type Config struct {
 	Secret func(name string) string
 	// Logger receives the runtime's log lines; nil discards them.
 	Logger *slog.Logger
+	// Metrics is the registry the webhook's /metrics serves, for its
+	// metrics to join others of the process (the SDK's); nil means one
+	// of the webhook's own.
+	Metrics *prometheus.Registry
 }
 
 func (c Config) check() error {
@@ -138,7 +143,7 @@ func NewWebhook(ctx context.Context, cfg Config, c client.Client) (*Webhook, err
 	}
 	h, err := webhook.NewServer(webhook.Config{
 		AppID: tc.Audience, Logger: log, SearchAttributes: cfg.SearchAttributes,
-		DialToken: cfg.DialToken, RejectReason: cfg.RejectReason,
+		DialToken: cfg.DialToken, RejectReason: cfg.RejectReason, Metrics: cfg.Metrics,
 	}, webhook.Deps{
 		Tokens: tokens, Temporal: c, Router: router, Prompts: cfg.prompts().Handler(),
 		Rejecter: webhook.RejecterFunc(func(ctx context.Context, id, reason string) error {

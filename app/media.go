@@ -27,9 +27,10 @@ type Media struct {
 
 // NewMedia builds a media worker over cfg's flows, prompt cache and
 // recording store; mc sets the WebRTC side (its Temporal, Flows, Prompts,
-// RecordingDir, SearchAttributes and Logger are filled in here). Unless
-// cfg.Reload is negative, the flows are reloaded as they change until ctx
-// ends. Start it, and Stop it to end its calls.
+// RecordingDir, SearchAttributes and Logger are filled in here, and its
+// Metrics from cfg when it has none). Unless cfg.Reload is negative, the
+// flows are reloaded as they change until ctx ends. Start it, and Stop it
+// to end its calls.
 func NewMedia(ctx context.Context, cfg Config, c client.Client, mc media.Config) (*Media, error) {
 	if cfg.FlowsDir == "" || cfg.DataDir == "" {
 		return nil, errors.New("app: media: a flow directory and a data directory are required")
@@ -43,6 +44,9 @@ func NewMedia(ctx context.Context, cfg Config, c client.Client, mc media.Config)
 	mc.Prompts = &prompts.Store{Dir: filepath.Join(cfg.DataDir, "prompts"), Source: cfg.FlowsDir}
 	mc.RecordingDir = filepath.Join(cfg.DataDir, "recordings")
 	mc.SearchAttributes = cfg.SearchAttributes
+	if mc.Metrics == nil {
+		mc.Metrics = cfg.Metrics
+	}
 	srv, err := media.New(mc)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)

@@ -38,6 +38,9 @@ type Temporal struct {
 	// APIKey authenticates with a bearer API key (Temporal Cloud); it
 	// implies TLS.
 	APIKey string
+	// Metrics receives the SDK's metrics (SDKMetrics.Handler); nil
+	// drops them.
+	Metrics client.MetricsHandler
 }
 
 // Dial connects to Temporal and checks the namespace is there.
@@ -45,7 +48,7 @@ func Dial(ctx context.Context, t Temporal, log *slog.Logger) (client.Client, err
 	if t.Address == "" {
 		return nil, errors.New("app: no Temporal address")
 	}
-	opts := client.Options{HostPort: t.Address, Namespace: t.Namespace}
+	opts := client.Options{HostPort: t.Address, Namespace: t.Namespace, MetricsHandler: t.Metrics}
 	if log != nil {
 		opts.Logger = sdklog.NewStructuredLogger(log)
 	} else {

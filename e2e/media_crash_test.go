@@ -51,6 +51,26 @@ func TestMediaWorkerCrash(t *testing.T) {
 	waitStatus(t, m[1]+"/calls/"+id, 30*time.Second, "the call to be answered", func(st mediaStatus) bool {
 		return st.has("prompt", "record-words")
 	})
+	// Its /metrics has the SDK's metrics of this very call beside its own.
+	resp, err := http.Get(m[1] + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scrape, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		"\nivrflow_media_calls 1\n",
+		"\ntemporal_worker_start{",
+		"\ntemporal_long_request{",
+		"\ntemporal_activity_execution_latency_seconds_count{",
+		`activity_type="` + workflows.ActAnswer + `"`,
+		"\ngo_goroutines ",
+	} {
+		if !strings.Contains(string(scrape), want) {
+			t.Errorf("the media worker's /metrics lacks %q", strings.TrimSpace(want))
+		}
+	}
+
 	if err := media.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}

@@ -24,8 +24,12 @@ type metrics struct {
 }
 
 func newMetrics(s *Server) *metrics {
+	reg := s.cfg.Metrics
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
+		reg: reg,
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "ivrflow", Subsystem: "media", Name: "offers_total",
 			Help: "WebRTC offers received, by outcome (accepted, bad_offer, no_route, capacity, workflow).",

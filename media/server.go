@@ -20,6 +20,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 
 	"github.com/ivrflow/ivrflow/dsl"
@@ -88,6 +89,9 @@ type Config struct {
 	// rotated without refusing calls. None: anyone who reaches the worker
 	// can call its flows. The /phone page, /healthz and /metrics stay open.
 	Tokens []string
+	// Metrics is the registry the worker's metrics are registered in and
+	// /metrics serves; nil means a new one of the worker's own.
+	Metrics *prometheus.Registry
 	// Logger receives the worker's log lines; nil discards them.
 	Logger *slog.Logger
 }

@@ -112,13 +112,14 @@ func cmdMedia(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "ivrflow media:\n  %s\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))
 		return 2
 	}
+	reg := rf.newMetrics()
 	c, err := rf.connect(ctx, log)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ivrflow media: %v\n", err)
 		return 1
 	}
 	defer c.Close()
-	cfg := app.Config{FlowsDir: rf.flows, DataDir: rf.data, SearchAttributes: !rf.noSA, Logger: log}
+	cfg := app.Config{FlowsDir: rf.flows, DataDir: rf.data, SearchAttributes: !rf.noSA, Logger: log, Metrics: reg}
 	m, err := app.NewMedia(ctx, cfg, c, mc)
 	if err == nil {
 		err = m.Start()

@@ -8,10 +8,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 
 	"github.com/ivrflow/ivrflow/app"
@@ -105,6 +109,16 @@ func (f *runtimeFlags) logger(w io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl})), nil
 }
 
+// newMetrics returns a registry holding the Go runtime's and the
+// process's metrics and, once connect has dialed, the Temporal SDK's.
+func (f *runtimeFlags) newMetrics() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	sdk := app.NewSDKMetrics()
+	reg.MustRegister(sdk, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	f.temporal.Metrics = sdk.Handler()
+	return reg
+}
+
 // connect dials Temporal and registers the search attributes unless they
 // are turned off.
 func (f *runtimeFlags) connect(ctx context.Context, log *slog.Logger) (client.Client, error) {
@@ -155,6 +169,7 @@ func cmdServe(ctx context.Context, e *env, args []string) int {
 func cmdWorker(ctx context.Context, e *env, args []string) int {
 	fs := helpFor(e, "worker")
 	rf := addRuntimeFlags(fs, e)
+	metricsAddr := fs.String("metrics-addr", envOr(e, "IVRFLOW_METRICS_ADDR", ""), "listen address `host:port` for /metrics (Prometheus: the Temporal SDK's, Go's and the process's metrics), /healthz and /readyz; none when empty (env IVRFLOW_METRICS_ADDR)")
 	if ok, code := parse(fs, args); !ok {
 		return code
 	}
@@ -171,9 +186,20 @@ func cmdWorker(ctx context.Context, e *env, args []string) int {
 			return err
 		}
 		log.Info("worker polling", "namespace", rf.temporal.Namespace)
-		<-ctx.Done()
+		if *metricsAddr == "" {
+			<-ctx.Done()
+			w.Stop()
+			return nil
+		}
+		ln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			w.Stop()
+			return err
+		}
+		log.Info("worker metrics listening", "addr", ln.Addr().String())
+		err = app.Serve(ctx, ln, workerHandler(ctx, cfg.Metrics, c))
 		w.Stop()
-		return nil
+		return err
 	})
 }
 
@@ -189,6 +215,7 @@ func (f *runtimeFlags) run(ctx context.Context, e *env, name string, body func(c
 		fmt.Fprintf(e.stderr, "ivrflow %s:\n  %s\n", name, strings.ReplaceAll(err.Error(), "\n", "\n  "))
 		return 2
 	}
+	cfg.Metrics = f.newMetrics()
 	c, err := f.connect(ctx, log)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ivrflow %s: %v\n", name, err)
@@ -200,4 +227,33 @@ func (f *runtimeFlags) run(ctx context.Context, e *env, name string, body func(c
 		return 1
 	}
 	return 0
+}
+
+// workerHandler serves a worker's /metrics from reg, /healthz (200 while
+// the worker runs, 503 once it is stopping) and /readyz (200 while the
+// Temporal frontend answers a health check within 3 s).
+func workerHandler(ctx context.Context, reg *prometheus.Registry, c client.Client) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if ctx.Err() != nil {
+			http.Error(w, "stopping", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		hctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		if ctx.Err() != nil {
+			http.Error(w, "stopping", http.StatusServiceUnavailable)
+			return
+		}
+		if _, err := c.CheckHealth(hctx, &client.CheckHealthRequest{}); err != nil {
+			http.Error(w, "temporal: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ok\n")
+	})
+	return mux
 }
