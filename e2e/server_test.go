@@ -246,3 +246,72 @@ func TestWorkerCrash(t *testing.T) {
 		t.Errorf("result = %+v; want the ZIP keyed while no worker ran\n%s", res, transcript(cl))
 	}
 }
+
+// TestOperatorActions: an operator moves a silent caller from the main
+// menu to sales (an update, as the CLI sends it), after a signal the call
+// refuses (as a mistyped action from the UI would be) and an update its
+// validator refuses; the caller is transferred, and the call's timeline
+// shows all three.
+func TestOperatorActions(t *testing.T) {
+	s := startStack(t)
+	cl, err := s.emu.Ring(graphsim.CallerSpec{From: graphsim.Party{Phone: "+14255550123"}, Number: "+14255550100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wid := webhook.WorkflowID(cl.ID())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// Wait for the menu.
+	for {
+		v, err := s.client.QueryWorkflow(ctx, wid, "", workflows.QueryState)
+		var st workflows.State
+		if err == nil && v.Get(&st) == nil && st.Step == "main" {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the call never reached the menu: %v\n%s", err, transcript(cl))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := s.client.SignalWorkflow(ctx, wid, "", workflows.SignalOperator, map[string]string{"action": "transfer"}); err != nil {
+		t.Fatal(err)
+	}
+	update := func(op workflows.Operator) (string, error) {
+		h, err := s.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: wid, UpdateName: workflows.UpdateOperator,
+			Args: []any{op}, WaitForStage: client.WorkflowUpdateStageCompleted})
+		if err != nil {
+			return "", err
+		}
+		var out string
+		err = h.Get(ctx, &out)
+		return out, err
+	}
+	if _, err := update(workflows.Operator{Action: workflows.OpGoto, Step: "salse"}); err == nil || !strings.Contains(err.Error(), `no step "salse"`) {
+		t.Errorf("a goto to a missing step: %v; want it refused", err)
+	}
+	if out, err := update(workflows.Operator{Action: workflows.OpGoto, Step: "sales", By: "ana"}); err != nil || out != "accepted: goto" {
+		t.Errorf("goto sales: %q, %v", out, err)
+	}
+	res := s.result(cl)
+	s.saveHistory(wid, "operator-goto-transfer")
+	if res.Reason != "transfer" || !strings.Contains(transcript(cl), "transfer to phone +14255550120") {
+		t.Errorf("result %+v; want a transfer to sales\n%s", res, transcript(cl))
+	}
+	v, err := s.client.QueryWorkflow(ctx, wid, "", workflows.QueryState)
+	var st workflows.State
+	if err == nil {
+		err = v.Get(&st)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	for _, e := range st.Timeline {
+		if e.What == "operator" {
+			ops = append(ops, e.Detail)
+		}
+	}
+	if len(ops) != 2 || !strings.Contains(ops[0], `transfer refused: unknown action "transfer"`) || ops[1] != "go to sales (ana)" {
+		t.Errorf("operator entries in the timeline: %q", ops)
+	}
+}

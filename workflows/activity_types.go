@@ -9,22 +9,27 @@ import (
 // Activity names. They are stored in every call's history: never rename
 // one once it has shipped.
 const (
-	ActAnswer        = "Answer"
-	ActSubscribe     = "SubscribeToTone"
-	ActPlay          = "PlayPrompt"
-	ActCancelMedia   = "CancelMediaProcessing"
-	ActRecord        = "RecordResponse"
-	ActDownload      = "DownloadRecording"
-	ActTransfer      = "Transfer"
-	ActRedirect      = "Redirect"
-	ActReject        = "Reject"
-	ActHangup        = "Hangup"
-	ActKeepAlive     = "KeepAlive"
-	ActHTTP          = "HTTPRequest"
-	ActPlaceCall     = "PlaceCall"
-	ActMediaSession  = "MediaSession"
-	TaskQueue        = "ivrflow"
-	SignalGraph      = "graph"
+	ActAnswer       = "Answer"
+	ActSubscribe    = "SubscribeToTone"
+	ActPlay         = "PlayPrompt"
+	ActCancelMedia  = "CancelMediaProcessing"
+	ActRecord       = "RecordResponse"
+	ActDownload     = "DownloadRecording"
+	ActTransfer     = "Transfer"
+	ActRedirect     = "Redirect"
+	ActReject       = "Reject"
+	ActHangup       = "Hangup"
+	ActKeepAlive    = "KeepAlive"
+	ActHTTP         = "HTTPRequest"
+	ActPlaceCall    = "PlaceCall"
+	ActMediaSession = "MediaSession"
+	TaskQueue       = "ivrflow"
+	SignalGraph     = "graph"
+	// SignalOperator and UpdateOperator take an operator's action on a
+	// call (an Operator as JSON): the signal from the Temporal UI, the
+	// update from the CLI, which answers at once with why one is refused.
+	SignalOperator   = "operator"
+	UpdateOperator   = "operator"
 	QueryState       = "state"
 	WorkflowCall     = "CallWorkflow"
 	defaultKeepAlive = 10 * time.Minute

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -39,11 +40,33 @@ func CallWorkflow(ctx workflow.Context, in CallInput) (*CallResult, error) {
 	// Calls started before Graph commands became local activities replay
 	// with regular ones; every new run (and every continued one) decides
 	// here, before its first command.
-	v := workflow.GetVersion(ctx, VersionLocalCommands, workflow.DefaultVersion, versionLeanAttrs)
+	v := workflow.GetVersion(ctx, VersionLocalCommands, workflow.DefaultVersion, versionOperator)
 	s.local = v >= versionLocal
 	s.leanAttrs = v >= versionLeanAttrs
 	if err := workflow.SetQueryHandler(ctx, QueryState, s.state); err != nil {
 		return nil, err
+	}
+	// Operator actions arrive as a signal (the Temporal UI's) or as an
+	// update (the CLI's, which is told at once why one is refused); both
+	// reach the loop below through ops. Calls from before versionOperator
+	// take neither: a signal their earlier code never read must not act
+	// when they replay.
+	var ops, opSig workflow.ReceiveChannel
+	if v >= versionOperator {
+		opSig = workflow.GetSignalChannel(ctx, SignalOperator)
+		queue := workflow.NewBufferedChannel(ctx, 16)
+		ops = queue
+		err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateOperator,
+			func(ctx workflow.Context, op Operator) (string, error) {
+				queue.Send(ctx, op)
+				return "accepted: " + op.Action, nil
+			},
+			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, op Operator) error {
+				return m.CheckOperator(op)
+			}})
+		if err != nil {
+			return nil, err
+		}
 	}
 	if in.MediaQueue != "" {
 		s.mediaSession()
@@ -62,7 +85,8 @@ func CallWorkflow(ctx workflow.Context, in CallInput) (*CallResult, error) {
 	}
 	sig := workflow.GetSignalChannel(ctx, SignalGraph)
 	for !m.Ended() {
-		if s.quiet() && (s.historyLength() >= in.MaxHistory || workflow.GetInfo(ctx).GetContinueAsNewSuggested()) {
+		if s.quiet() && (opSig == nil || opSig.Len()+ops.Len() == 0) &&
+			(s.historyLength() >= in.MaxHistory || workflow.GetInfo(ctx).GetContinueAsNewSuggested()) {
 			return nil, s.continueAsNew(sig)
 		}
 		sel := workflow.NewSelector(ctx)
@@ -71,6 +95,21 @@ func CallWorkflow(ctx workflow.Context, in CallInput) (*CallResult, error) {
 			c.Receive(ctx, &n)
 			s.notify(n)
 		})
+		if opSig != nil {
+			sel.AddReceive(opSig, func(c workflow.ReceiveChannel, _ bool) {
+				// Typed by hand in the UI: anything that is JSON is taken,
+				// and what is not an action is refused in the timeline
+				// rather than failing the workflow task.
+				var raw any
+				c.Receive(ctx, &raw)
+				s.operator(raw)
+			})
+			sel.AddReceive(ops, func(c workflow.ReceiveChannel, _ bool) {
+				var op Operator
+				c.Receive(ctx, &op)
+				s.operator(op)
+			})
+		}
 		for _, p := range s.pending {
 			sel.AddFuture(p.f, s.resolve(p))
 		}
@@ -149,13 +188,17 @@ type shell struct {
 // with only what changed, once at the end of a workflow task rather than
 // after each event. Each update is a write of the call's row in the
 // visibility store; version 1 made one more per call, and one per event
-// where a workflow task handled several.
+// where a workflow task handled several. Version 3 (versionOperator): the
+// call takes operator actions.
 const VersionLocalCommands = "graph-commands-local"
 
 // The versions of VersionLocalCommands.
 const (
 	versionLocal     workflow.Version = 1
 	versionLeanAttrs workflow.Version = 2
+	// versionOperator: the call takes operator actions (SignalOperator,
+	// UpdateOperator).
+	versionOperator workflow.Version = 3
 )
 
 // localCommands lists the activities run locally from version 1.
@@ -411,6 +454,27 @@ func (s *shell) do(c Command) {
 			s.run(ActHangup, "hang up", ControlInput{CallID: id}, nil)
 		}
 	}
+}
+
+// operator hands an operator's action to the Machine: an Operator, or
+// what a signal carried, which becomes one if it can.
+func (s *shell) operator(v any) {
+	s.estimate += 4 // the signal or update, and the workflow task
+	op, ok := v.(Operator)
+	if str, isStr := v.(string); isStr {
+		op, ok = Operator{Action: str}, true // "hangup" will do
+	}
+	if !ok {
+		b, err := json.Marshal(v)
+		if err == nil {
+			err = json.Unmarshal(b, &op)
+		}
+		if err != nil || op.Action == "" {
+			op = Operator{Action: fmt.Sprintf("%.100s", b)}
+		}
+	}
+	workflow.GetLogger(s.ctx).Info("operator action", "action", op.Action, "step", op.Step, "by", op.By)
+	s.handle(Event{Kind: EvOperator, Operator: &op})
 }
 
 // notify turns a Graph notification into interpreter events.

@@ -349,3 +349,54 @@ func TestStartAttributes(t *testing.T) {
 		t.Errorf("without SearchAttributes, %d attributes; want none", n)
 	}
 }
+
+// TestCallWorkflowOperator: a goto signalled as the UI sends it (any
+// JSON), an update refused by its validator, and an update that hangs up.
+func TestCallWorkflowOperator(t *testing.T) {
+	g := newFakeGraph(t, 2*time.Minute, 250*time.Millisecond)
+	g.env.RegisterDelayedCallback(func() {
+		g.env.SignalWorkflow(SignalOperator, map[string]any{"action": "goto", "step": "agent", "by": "ana"})
+	}, 10*time.Second)
+	g.env.RegisterDelayedCallback(func() {
+		g.env.SignalWorkflow(SignalOperator, "explode") // refused, in the timeline
+	}, 10500*time.Millisecond)
+	var refused, accepted error
+	var result string
+	g.env.RegisterDelayedCallback(func() {
+		g.env.UpdateWorkflow(UpdateOperator, "u1", &testsuite.TestUpdateCallback{
+			OnReject:   func(err error) { refused = err },
+			OnAccept:   func() { t.Error("a goto to a missing step was accepted") },
+			OnComplete: func(any, error) {},
+		}, Operator{Action: OpGoto, Step: "nowhere"})
+	}, 11*time.Second)
+	g.env.RegisterDelayedCallback(func() {
+		g.env.UpdateWorkflow(UpdateOperator, "u2", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { accepted = err },
+			OnAccept: func() {},
+			OnComplete: func(v any, err error) {
+				if s, ok := v.(string); ok {
+					result = s
+				}
+				if err != nil {
+					accepted = err
+				}
+			},
+		}, Operator{Action: OpHangup, Note: "test"})
+	}, 11500*time.Millisecond)
+	flow := strings.Replace(operatorFlow, "  agent:\n    play: {say: \"An agent will take your call\"}\n    next: bye\n",
+		"  agent:\n    play: {say: \"An agent will take your call\"}\n    next: wait\n  wait:\n    menu:\n      greeting: {say: \"Hold on\"}\n      options: {\"1\": bye}\n      timeout: 5s\n      max_timeouts: 10\n      on_max_timeouts: wait\n      on_max_failures: wait\n", 1)
+	res := g.run(flow)
+	if res.Reason != "operator_hangup" || res.Vars["logged"] != true {
+		t.Errorf("result %+v; want operator_hangup with on_hangup run", res)
+	}
+	if refused == nil || !strings.Contains(refused.Error(), `no step "nowhere"`) {
+		t.Errorf("the goto to a missing step: rejected with %v", refused)
+	}
+	if accepted != nil || result != "accepted: hangup" {
+		t.Errorf("the hang-up update: %q, %v", result, accepted)
+	}
+	called := g.called()
+	if !strings.Contains(called, "PlayPrompt menu#1\nPlayPrompt agent") || !strings.HasSuffix(called, "Hangup") {
+		t.Errorf("activities:\n%s", called)
+	}
+}

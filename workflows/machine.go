@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -38,6 +40,33 @@ const (
 	// EvHangup says the call ended outside the flow's control (the caller
 	// hung up, Graph dropped it); Reason says why.
 	EvHangup EventKind = "hangup"
+	// EvOperator is an operator's action on the call, in Operator. One that
+	// CheckOperator refuses changes nothing but the timeline.
+	EvOperator EventKind = "operator"
+)
+
+// Operator is an action an operator takes on a call in progress (the
+// workflow's "operator" signal).
+type Operator struct {
+	// Action is OpHangup or OpGoto.
+	Action string `json:"action"`
+	// Step, for OpGoto, is a step of the call's main flow.
+	Step string `json:"step,omitempty"`
+	// By and Note say who acted and why, for the call's timeline.
+	By   string `json:"by,omitempty"`
+	Note string `json:"note,omitempty"`
+}
+
+// The operator actions.
+const (
+	// OpHangup ends the call now (an unanswered incoming call is
+	// rejected); the flow's on_hangup runs, with end_reason
+	// operator_hangup.
+	OpHangup = "hangup"
+	// OpGoto leaves the step the call is at (its prompt is stopped, its
+	// timers cancelled, keys typed ahead dropped; a sub-flow is left) and
+	// goes on at Operator.Step of the main flow.
+	OpGoto = "goto"
 )
 
 // Event is one thing that happened to the call.
@@ -50,6 +79,8 @@ type Event struct {
 	OK     bool           `json:"ok,omitempty"`
 	Result map[string]any `json:"result,omitempty"`
 	Reason string         `json:"reason,omitempty"`
+	// Operator is the action of an EvOperator.
+	Operator *Operator `json:"operator,omitempty"`
 }
 
 // CommandKind is what the host must do.
@@ -321,6 +352,8 @@ func (m *Machine) Handle(ev Event) []Command {
 			return m.out
 		}
 		m.timer(ev.ID)
+	case EvOperator:
+		m.operator(ev.Operator)
 	case EvHangup:
 		m.log("hangup", "%s", ev.Reason)
 		if m.outbound && !m.answered {
@@ -330,6 +363,91 @@ func (m *Machine) Handle(ev Event) []Command {
 		m.finish("caller_hangup")
 	}
 	return m.out
+}
+
+// CheckOperator says why an operator's action cannot be taken now, or
+// returns nil.
+func (m *Machine) CheckOperator(op Operator) error {
+	switch {
+	case m.ended:
+		return errors.New("the call has ended")
+	case m.handling:
+		return errors.New("the call is ending: its on_hangup handler is running")
+	}
+	switch op.Action {
+	case OpHangup:
+		return nil
+	case OpGoto:
+		main := m.stack[0].plan
+		if op.Step == "" {
+			return errors.New(`goto needs a step: {"action": "goto", "step": "NAME"}`)
+		}
+		if main.Step(op.Step) == nil {
+			return fmt.Errorf("flow %s has no step %q", main.Flow, op.Step)
+		}
+		if m.step != nil && m.step.Kind == dsl.KindTransfer && m.waitOp != "" {
+			return errors.New("a transfer is in progress")
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown action %q: %s or %s", op.Action, OpHangup, OpGoto)
+}
+
+// operator takes an operator's action, or notes why it cannot.
+func (m *Machine) operator(op *Operator) {
+	if op == nil {
+		return
+	}
+	if err := m.CheckOperator(*op); err != nil {
+		m.log("operator", "%s refused: %v", op.Action, err)
+		return
+	}
+	who := cmp.Or(op.By, "operator")
+	if op.Note != "" {
+		who += ": " + op.Note
+	}
+	switch op.Action {
+	case OpHangup:
+		m.log("operator", "hang up (%s)", who)
+		if !m.answered && !m.answering && !m.outbound {
+			m.emit(Command{Kind: CmdReject, Reason: "none"})
+		} else {
+			m.emit(Command{Kind: CmdHangup}) // hanging up stops whatever plays
+		}
+		m.finish("operator_hangup")
+	case OpGoto:
+		m.log("operator", "go to %s (%s)", op.Step, who)
+		m.leaveStep()
+		m.stack = m.stack[:1]
+		m.buffer = nil
+		m.swallowKeys, m.swallowUntil = "", time.Time{}
+		m.enter(op.Step)
+	}
+}
+
+// leaveStep abandons the step the call is at, wherever it waits: its
+// input's timers, what it plays or records, an http step's filler. The
+// operation it waited for is forgotten, so its completion is ignored.
+func (m *Machine) leaveStep() {
+	media := false
+	if m.in != nil {
+		media = m.in.prompting
+		m.stopTimers()
+		m.in = nil
+	}
+	if m.waitOp != "" && m.step != nil {
+		switch m.step.Kind {
+		case dsl.KindPlay, dsl.KindRecord:
+			media = true
+		case dsl.KindHTTP:
+			m.emit(Command{Kind: CmdCancelTimer, ID: m.waitOp + ":filler"})
+			media = len(m.step.HTTP.Filler) > 0
+		}
+	}
+	m.waitOp = ""
+	if media && m.answered {
+		m.emit(Command{Kind: CmdCancelMedia})
+	}
 }
 
 // finish ends the flow and runs the hang-up handler of the main flow once.

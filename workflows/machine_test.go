@@ -515,3 +515,130 @@ variables:
 	}
 	logHas(t, s, "0.200s play rec#1", "0.200s record")
 }
+
+const operatorFlow = `flow: t
+variables:
+  logged: bool
+on_hangup: log
+steps:
+  menu:
+    menu:
+      greeting: {say: "Press 1 for sales"}
+      options:
+        "1": sales
+        "0": agent
+      timeout: 5s
+      max_timeouts: 10
+      on_max_timeouts: menu
+      on_max_failures: menu
+  sales:
+    play: {say: "Connecting you to sales"}
+  bye:
+    hangup:
+  agent:
+    play: {say: "An agent will take your call"}
+    next: bye
+  log:
+    set: {logged: "true"}`
+
+// TestOperatorGoto moves a caller stuck in a menu to another step: the
+// prompt stops, the menu's timer is cancelled, and the flow goes on there.
+func TestOperatorGoto(t *testing.T) {
+	s := simulate(t, operatorFlow, SimConfig{}, func(s *Sim) {
+		s.Operator(12*time.Second, Operator{Action: OpGoto, Step: "agent", By: "ana", Note: "asked for a person"})
+	})
+	if s.Machine().Reason() != "hangup" {
+		t.Errorf("reason %q", s.Machine().Reason())
+	}
+	logHas(t, s, "12.000s play agent")
+	var saw bool
+	for _, e := range s.Machine().Timeline() {
+		if e.What == "operator" && e.Detail == "go to agent (ana: asked for a person)" {
+			saw = true
+		}
+	}
+	if !saw {
+		t.Errorf("the timeline lacks the operator's goto: %+v", s.Machine().Timeline())
+	}
+	if s.Machine().Var("logged") != true {
+		t.Errorf("on_hangup did not run: %v", s.Machine().Vars())
+	}
+}
+
+// TestOperatorGotoStopsPrompt: a goto during the menu's prompt cancels it.
+func TestOperatorGotoStopsPrompt(t *testing.T) {
+	s := simulate(t, operatorFlow, SimConfig{}, func(s *Sim) {
+		s.Operator(1*time.Second, Operator{Action: OpGoto, Step: "sales"})
+	})
+	logHas(t, s, "1.000s cancelMediaProcessing", "1.000s play sales")
+}
+
+// TestOperatorHangup ends the call; on_hangup runs with end_reason
+// operator_hangup.
+func TestOperatorHangup(t *testing.T) {
+	s := simulate(t, operatorFlow, SimConfig{}, func(s *Sim) {
+		s.Operator(7*time.Second, Operator{Action: OpHangup})
+	})
+	m := s.Machine()
+	if m.Reason() != "operator_hangup" || m.Var("logged") != true {
+		t.Errorf("reason %q, vars %v; want operator_hangup with on_hangup run", m.Reason(), m.Vars())
+	}
+	logHas(t, s, "7.000s hangup")
+}
+
+// TestOperatorRefused: actions that cannot be taken change nothing but the
+// timeline.
+func TestOperatorRefused(t *testing.T) {
+	m, err := NewMachine(compile(t, operatorFlow), Call{ID: "c1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Handle(Event{Kind: EvStart, At: time.Unix(0, 0)})
+	for _, tc := range []struct {
+		op   Operator
+		want string
+	}{
+		{Operator{Action: "transfer"}, `unknown action "transfer"`},
+		{Operator{Action: OpGoto}, "goto needs a step"},
+		{Operator{Action: OpGoto, Step: "nowhere"}, `flow t has no step "nowhere"`},
+	} {
+		err := m.CheckOperator(tc.op)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("CheckOperator(%+v) = %v; want %q", tc.op, err, tc.want)
+		}
+		if cmds := m.Handle(Event{Kind: EvOperator, Operator: &tc.op}); len(cmds) != 0 {
+			t.Errorf("%+v: commands %+v", tc.op, cmds)
+		}
+		if last := m.Timeline()[len(m.Timeline())-1]; last.What != "operator" || !strings.Contains(last.Detail, "refused") {
+			t.Errorf("%+v: last timeline entry %+v", tc.op, last)
+		}
+	}
+	if m.Step() != "menu" {
+		t.Errorf("step %q; want menu still", m.Step())
+	}
+	// Answering: hung up.
+	cmds := m.Handle(Event{Kind: EvOperator, Operator: &Operator{Action: OpHangup}})
+	if len(cmds) == 0 || cmds[0].Kind != CmdHangup {
+		t.Errorf("hang-up while answering: commands %+v", cmds)
+	}
+	if err := m.CheckOperator(Operator{Action: OpHangup}); err == nil {
+		t.Error("an operator could act on a call that has ended")
+	}
+
+	// Not answered (an http step runs before the answer): rejected.
+	m, err = NewMachine(compile(t, `flow: t
+steps:
+  look:
+    http: {url: "https://crm.example.com/x", on_error: hi}
+  hi:
+    play: {say: "hello"}
+`), Call{ID: "c2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Handle(Event{Kind: EvStart, At: time.Unix(0, 0)})
+	cmds = m.Handle(Event{Kind: EvOperator, Operator: &Operator{Action: OpHangup}})
+	if len(cmds) == 0 || cmds[0].Kind != CmdReject || m.Reason() != "operator_hangup" {
+		t.Errorf("hang-up before the answer: commands %+v, reason %q; want a reject", cmds, m.Reason())
+	}
+}

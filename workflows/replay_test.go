@@ -25,7 +25,7 @@ func TestReplay(t *testing.T) {
 	newest, media := 0, 0
 	for _, f := range files {
 		v, hosted := historyFacts(t, f)
-		if v == int(versionLeanAttrs) {
+		if v == int(versionOperator) {
 			newest++
 		}
 		if hosted {
@@ -34,7 +34,7 @@ func TestReplay(t *testing.T) {
 	}
 	if newest == 0 {
 		t.Errorf("no recorded history is of %s version %d; record them with go test ./e2e -record-histories "+
-			"(keep the older ones under other names)", VersionLocalCommands, versionLeanAttrs)
+			"(keep the older ones under other names)", VersionLocalCommands, versionOperator)
 	}
 	if media == 0 {
 		t.Errorf("no recorded history is of an app-hosted call; record one with go test ./e2e -run TestBrowserCall -record-histories")

@@ -129,6 +129,11 @@ func (s *Sim) Hangup(at time.Duration) {
 	s.schedule(s.cfg.Start.Add(at), Event{Kind: EvHangup, Reason: "caller"})
 }
 
+// Operator schedules an operator's action.
+func (s *Sim) Operator(at time.Duration, op Operator) {
+	s.schedule(s.cfg.Start.Add(at), Event{Kind: EvOperator, Operator: &op})
+}
+
 // Run plays the call until the flow ends or until limit of virtual time
 // has passed, and returns the virtual time the call took.
 func (s *Sim) Run(limit time.Duration) (time.Duration, error) {
