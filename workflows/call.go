@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -460,18 +459,17 @@ func (s *shell) do(c Command) {
 // what a signal carried, which becomes one if it can.
 func (s *shell) operator(v any) {
 	s.estimate += 4 // the signal or update, and the workflow task
-	op, ok := v.(Operator)
-	if str, isStr := v.(string); isStr {
-		op, ok = Operator{Action: str}, true // "hangup" will do
-	}
-	if !ok {
-		b, err := json.Marshal(v)
-		if err == nil {
-			err = json.Unmarshal(b, &op)
-		}
-		if err != nil || op.Action == "" {
-			op = Operator{Action: fmt.Sprintf("%.100s", b)}
-		}
+	var op Operator
+	switch x := v.(type) {
+	case Operator:
+		op = x
+	case string:
+		op.Action = x // "hangup" will do
+	case map[string]any:
+		str := func(k string) string { s, _ := x[k].(string); return s }
+		op = Operator{Action: str("action"), Step: str("step"), By: str("by"), Note: str("note")}
+	default:
+		op.Action = fmt.Sprintf("%.100v", v) // refused, and shown as it came
 	}
 	workflow.GetLogger(s.ctx).Info("operator action", "action", op.Action, "step", op.Step, "by", op.By)
 	s.handle(Event{Kind: EvOperator, Operator: &op})
