@@ -126,7 +126,11 @@ func (s *Server) accept(ctx context.Context, offer string, plan *dsl.Plan, route
 		return nil, "", errors.New("the offer has no audio (m=audio) section")
 	}
 
-	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
+	servers, err := s.cfg.ICE.servers()
+	if err != nil {
+		return nil, "", fmt.Errorf("ICE servers: %w", err)
+	}
+	pc, err := s.api.NewPeerConnection(webrtc.Configuration{ICEServers: servers})
 	if err != nil {
 		return nil, "", fmt.Errorf("peer connection: %w", err)
 	}
@@ -167,6 +171,10 @@ func (s *Server) accept(ctx context.Context, offer string, plan *dsl.Plan, route
 	s.log.Info("WebRTC call", "call_id", c.id, "route", route, "flow", plan.Flow, "caller", caller)
 	return c, answer, nil
 }
+
+// gatherWait is how long an answer waits for ICE gathering to finish
+// before it goes with the candidates it has.
+const gatherWait = 2 * time.Second
 
 // negotiate takes the offer, adds the call's outgoing audio and returns the
 // answer with every ICE candidate in it (no trickle).
@@ -233,10 +241,19 @@ func (c *call) negotiate(offer string) (string, error) {
 	if err := pc.SetLocalDescription(ans); err != nil {
 		return "", err
 	}
+	// A STUN or TURN server that does not answer must not cost the call:
+	// after a while the answer goes with the candidates gathered so far.
 	select {
 	case <-gathered:
-	case <-time.After(5 * time.Second):
-		return "", errors.New("ICE candidates were not gathered in 5 s")
+	case <-time.After(gatherWait):
+		if !strings.Contains(pc.LocalDescription().SDP, "a=candidate:") {
+			select {
+			case <-gathered:
+			case <-time.After(5*time.Second - gatherWait):
+				return "", errors.New("ICE candidates were not gathered in 5 s")
+			}
+		}
+		c.s.log.Warn("answering before ICE gathering finished: a STUN or TURN server is slow or unreachable", "call", c.id)
 	}
 	if c.out == nil && !strings.Contains(strings.ToUpper(pc.LocalDescription().SDP), "OPUS/48000") {
 		return "", echo.NewHTTPError(http.StatusNotAcceptable, "the offer has neither PCMU (G.711 µ-law) nor Opus (opus/48000/2) audio")

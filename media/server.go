@@ -89,6 +89,9 @@ type Config struct {
 	// rotated without refusing calls. None: anyone who reaches the worker
 	// can call its flows. The /phone page, /healthz and /metrics stay open.
 	Tokens []string
+	// ICE names STUN and TURN servers for the calls and the /phone page;
+	// none by default (the worker's own addresses, and PublicIPs).
+	ICE ICE
 	// Metrics is the registry the worker's metrics are registered in and
 	// /metrics serves; nil means a new one of the worker's own.
 	Metrics *prometheus.Registry
@@ -128,6 +131,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.TaskQueue == "" {
 		host, _ := os.Hostname()
 		cfg.TaskQueue = "ivrflow-media-" + cmp.Or(host, "host") + "-" + randomID()[:8]
+	}
+	if err := cfg.ICE.Validate(); err != nil {
+		return nil, fmt.Errorf("media: %w", err)
 	}
 	cfg.MaxCalls = cmp.Or(cfg.MaxCalls, 400)
 	cfg.AnswerTimeout = cmp.Or(cfg.AnswerTimeout, 15*time.Second)
@@ -261,6 +267,7 @@ func (s *Server) Handler() http.Handler {
 	e.GET("/phone/routes", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]any{"routes": s.cfg.Flows.Routes()})
 	}, auth)
+	e.GET("/phone/config", s.handlePhoneConfig, auth)
 	e.GET("/phone", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/phone/") })
 	e.GET("/phone/*", echo.WrapHandler(http.StripPrefix("/phone", phone.Handler())))
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/phone/") })
@@ -321,6 +328,29 @@ func (s *Server) handleOffer(c echo.Context) error {
 	c.Response().Header().Set(echo.HeaderLocation, "/calls/"+cl.id)
 	c.Response().Header().Set("X-Call-Id", cl.id)
 	return c.Blob(http.StatusCreated, "application/sdp", []byte(answer))
+}
+
+// iceServer is an ICE server as a browser's RTCPeerConnection takes it.
+type iceServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}
+
+// handlePhoneConfig gives the softphone page the ICE servers to use, with
+// credentials of its own.
+func (s *Server) handlePhoneConfig(c echo.Context) error {
+	servers, err := s.cfg.ICE.servers()
+	if err != nil {
+		return err
+	}
+	out := make([]iceServer, 0, len(servers))
+	for _, v := range servers {
+		cred, _ := v.Credential.(string)
+		out = append(out, iceServer{URLs: v.URLs, Username: v.Username, Credential: cred})
+	}
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	return c.JSON(http.StatusOK, map[string]any{"ice_servers": out})
 }
 
 func (s *Server) handleStatus(c echo.Context) error {

@@ -25,6 +25,9 @@ type mediaFlags struct {
 	loopback  bool
 	origins   string
 	tokens    string
+	ice       string
+	// TURN credentials, from the environment only.
+	turnUser, turnCredential, turnSecret string
 }
 
 func addMediaFlags(fs *flag.FlagSet, e *env, addr string) *mediaFlags {
@@ -36,6 +39,10 @@ func addMediaFlags(fs *flag.FlagSet, e *env, addr string) *mediaFlags {
 	fs.IntVar(&f.maxCalls, "media-max-calls", 400, "most calls held at once; more are refused with 503")
 	fs.StringVar(&f.origins, "media-allow-origins", envOr(e, "IVRFLOW_MEDIA_ALLOW_ORIGINS", ""), "comma-separated web `origins` whose pages may place calls from a browser (CORS), e.g. https://www.example.com (env IVRFLOW_MEDIA_ALLOW_ORIGINS)")
 	fs.StringVar(&f.tokens, "media-token", envOr(e, "IVRFLOW_MEDIA_TOKEN", ""), "comma-separated bearer `tokens`, one of which a caller must send to place a call (Authorization: Bearer TOKEN; the /phone page asks for it); none: calls are open to anyone who reaches the worker. Prefer the env variable: flags show in ps (env IVRFLOW_MEDIA_TOKEN)")
+	fs.StringVar(&f.ice, "media-ice-servers", envOr(e, "IVRFLOW_MEDIA_ICE_SERVERS", ""), "comma-separated STUN and TURN server `URLs` for the calls and the /phone page, e.g. turn:turn.example.com:3478?transport=udp; TURN credentials come from IVRFLOW_MEDIA_TURN_USERNAME and IVRFLOW_MEDIA_TURN_CREDENTIAL, or are made from the server's shared secret IVRFLOW_MEDIA_TURN_SECRET (env IVRFLOW_MEDIA_ICE_SERVERS)")
+	f.turnUser = envOr(e, "IVRFLOW_MEDIA_TURN_USERNAME", "")
+	f.turnCredential = envOr(e, "IVRFLOW_MEDIA_TURN_CREDENTIAL", "")
+	f.turnSecret = envOr(e, "IVRFLOW_MEDIA_TURN_SECRET", "")
 	return f
 }
 
@@ -56,6 +63,15 @@ func (f *mediaFlags) config() (media.Config, error) {
 			}
 			mc.AllowOrigins = append(mc.AllowOrigins, o)
 		}
+	}
+	mc.ICE = media.ICE{Username: f.turnUser, Credential: f.turnCredential, Secret: f.turnSecret}
+	for _, u := range strings.Split(f.ice, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			mc.ICE.URLs = append(mc.ICE.URLs, u)
+		}
+	}
+	if err := mc.ICE.Validate(); err != nil {
+		return mc, fmt.Errorf("--media-ice-servers: %w", err)
 	}
 	for _, tok := range strings.Split(f.tokens, ",") {
 		if tok = strings.TrimSpace(tok); tok != "" {

@@ -10,8 +10,11 @@ func TestMediaFlags(t *testing.T) {
 		f    mediaFlags
 		want string // an error, or "" for none
 	}{
-		{mediaFlags{publicIPs: "203.0.113.10, 198.51.100.7", ports: "40000-40999", udpPort: "41000", origins: "https://www.example.com", tokens: " tok-1 ,tok-2,"}, ""},
+		{mediaFlags{publicIPs: "203.0.113.10, 198.51.100.7", ports: "40000-40999", udpPort: "41000", origins: "https://www.example.com", tokens: " tok-1 ,tok-2,",
+			ice: "stun:stun.example.com:3478, turn:turn.example.com?transport=udp", turnSecret: "s"}, ""},
 		{mediaFlags{tokens: "has space"}, "printable ASCII"},
+		{mediaFlags{ice: "turn:turn.example.com"}, "--media-ice-servers: a TURN server needs credentials"},
+		{mediaFlags{ice: "turn.example.com:3478"}, "--media-ice-servers: ICE server"},
 		{mediaFlags{tokens: "caf\u00e9"}, "printable ASCII"},
 		{mediaFlags{publicIPs: "example.com"}, "is not an IP address"},
 		{mediaFlags{ports: "40999-40000"}, "is not a port range"},
@@ -26,7 +29,7 @@ func TestMediaFlags(t *testing.T) {
 			t.Errorf("%+v: %v", tc.f, err)
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("%+v: error %v, want one saying %q", tc.f, err, tc.want)
-		case tc.want == "" && (len(mc.PublicIPs) != 2 || mc.PortMin != 40000 || mc.PortMax != 40999 || mc.UDPPort != 41000 || len(mc.AllowOrigins) != 1 || strings.Join(mc.Tokens, "|") != "tok-1|tok-2"):
+		case tc.want == "" && (len(mc.PublicIPs) != 2 || mc.PortMin != 40000 || mc.PortMax != 40999 || mc.UDPPort != 41000 || len(mc.AllowOrigins) != 1 || strings.Join(mc.Tokens, "|") != "tok-1|tok-2" || len(mc.ICE.URLs) != 2 || mc.ICE.Secret != "s"):
 			t.Errorf("%+v: config %+v", tc.f, mc)
 		}
 	}

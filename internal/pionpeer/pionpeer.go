@@ -14,6 +14,13 @@ import (
 // complete offer. The peer closes at the test's cleanup.
 func Offer(t testing.TB, mime string, pt webrtc.PayloadType, clock uint32) (*webrtc.PeerConnection, string) {
 	t.Helper()
+	return OfferWith(t, mime, pt, clock, webrtc.Configuration{})
+}
+
+// OfferWith is Offer with a configuration of the peer's own (ICE servers,
+// a relay-only policy).
+func OfferWith(t testing.TB, mime string, pt webrtc.PayloadType, clock uint32, cfg webrtc.Configuration) (*webrtc.PeerConnection, string) {
+	t.Helper()
 	me := &webrtc.MediaEngine{}
 	channels := uint16(1)
 	if mime == webrtc.MimeTypeOpus {
@@ -30,7 +37,7 @@ func Offer(t testing.TB, mime string, pt webrtc.PayloadType, clock uint32) (*web
 	se := webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
+	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se)).NewPeerConnection(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,6 +64,10 @@ func newStub(t *testing.T) *stub {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"routes":[{"name":"main-menu","flow":"main-menu","description":"The main menu"},{"name":"billing","flow":"billing-v2","description":"Billing"}]}`)
 	})
+	mux.HandleFunc("GET /phone/config", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"ice_servers":[]}`)
+	})
 	mux.HandleFunc("POST /calls", s.post)
 	mux.HandleFunc("GET /calls/{id}", func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
@@ -84,11 +88,11 @@ func newStub(t *testing.T) *stub {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		api := r.URL.Path == "/phone/routes" || strings.HasPrefix(r.URL.Path, "/calls")
+		api := r.URL.Path == "/phone/routes" || r.URL.Path == "/phone/config" || strings.HasPrefix(r.URL.Path, "/calls")
 		s.mu.Lock()
 		token := s.token
-		if strings.HasPrefix(r.URL.Path, "/calls") {
-			s.auths = append(s.auths, r.Method+" "+r.Header.Get("Authorization"))
+		if strings.HasPrefix(r.URL.Path, "/calls") || r.URL.Path == "/phone/config" {
+			s.auths = append(s.auths, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
 		}
 		s.mu.Unlock()
 		if api && token != "" && r.Header.Get("Authorization") != "Bearer "+token {
@@ -497,16 +501,18 @@ func TestPageInBrowser(t *testing.T) {
 		srv.mu.Lock()
 		auths := append([]string(nil), srv.auths...)
 		srv.mu.Unlock()
-		var post, get, del bool
+		var config, post, get, del bool
 		for _, a := range auths {
-			method, auth, _ := strings.Cut(a, " ")
+			f := strings.SplitN(a, " ", 3)
+			method, path, auth := f[0], f[1], f[2]
 			if auth != "Bearer s3cret" {
-				t.Errorf("%s /calls with Authorization %q", method, auth)
+				t.Errorf("%s %s with Authorization %q", method, path, auth)
 			}
-			post, get, del = post || method == "POST", get || method == "GET", del || method == "DELETE"
+			config = config || path == "/phone/config"
+			post, get, del = post || method == "POST", get || method == "GET" && path != "/phone/config", del || method == "DELETE"
 		}
-		if !post || !get || !del {
-			t.Errorf("requests to /calls: %q; want a POST, a GET and a DELETE", auths)
+		if !config || !post || !get || !del {
+			t.Errorf("requests: %q; want the page's configuration, and a POST, a GET and a DELETE of /calls", auths)
 		}
 	})
 

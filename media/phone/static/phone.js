@@ -82,6 +82,16 @@
     return text || `${res.status} ${res.statusText}`.trim();
   }
 
+  // The STUN and TURN servers the media worker names for this call, with
+  // credentials of their own; none from a worker that has no such page.
+  async function loadIceServers() {
+    const res = await fetch('/phone/config', {headers: withAuth({Accept: 'application/json'}), cache: 'no-store'});
+    if (res.status === 404) return [];
+    if (!res.ok) throw new Error(`The call's network settings: ${await responseError(res)}`);
+    const {ice_servers: servers = []} = await res.json();
+    return servers;
+  }
+
   async function loadRoutes() {
     try {
       const res = await fetch('/phone/routes', {headers: withAuth({Accept: 'application/json'})});
@@ -200,7 +210,9 @@
       live();
       st.stream = stream;
 
-      const pc = new RTCPeerConnection({iceServers: []});
+      const iceServers = await loadIceServers();
+      live();
+      const pc = new RTCPeerConnection({iceServers});
       st.pc = pc;
       const transceiver = pc.addTransceiver(stream.getAudioTracks()[0], {direction: 'sendrecv', streams: [stream]});
       preferPCMU(transceiver);
