@@ -41,6 +41,9 @@ type Scenario struct {
 	Press []Press `yaml:"press"`
 	// Hangup is when the caller hangs up; empty means never.
 	Hangup string `yaml:"hangup"`
+	// Operator is what operators do to the call, and when (the operator
+	// signal of a running call).
+	Operator []OperatorAction `yaml:"operator"`
 	// HTTP answers data dips whose URL starts with URL.
 	HTTP []HTTPAnswer `yaml:"http"`
 	// Transfer is accept (default) or refuse.
@@ -58,6 +61,14 @@ type Press struct {
 	Keys string `yaml:"keys"`
 }
 
+// OperatorAction is an operator's action at a moment: hang up, or go to
+// a step of the flow.
+type OperatorAction struct {
+	At     string `yaml:"at"`
+	Action string `yaml:"action"` // hangup or goto
+	Step   string `yaml:"step"`
+}
+
 // HTTPAnswer is the canned response to a data dip.
 type HTTPAnswer struct {
 	URL    string `yaml:"url"`
@@ -69,7 +80,7 @@ type HTTPAnswer struct {
 // Expect is what the call must do.
 type Expect struct {
 	// Ending is how the call ends: hangup, caller_hangup, transfer,
-	// redirect, reject or max_duration.
+	// redirect, reject, max_duration or operator_hangup.
 	Ending string `yaml:"ending"`
 	// Transfer is the id (number or user id) the call is transferred to.
 	Transfer string `yaml:"transfer"`
@@ -201,6 +212,9 @@ func run(plan *dsl.Plan, flowPath string, sc Scenario) Result {
 	if sc.Hangup != "" {
 		s.Hangup(dur(sc.Hangup, "hangup", &res.Failures))
 	}
+	for _, op := range sc.Operator {
+		s.Operator(dur(op.At, "operator at", &res.Failures), workflows.Operator{Action: op.Action, Step: op.Step, By: "scenario"})
+	}
 	took, err := s.Run(6 * time.Hour)
 	res.Took = took
 	if err != nil {
@@ -225,6 +239,11 @@ func run(plan *dsl.Plan, flowPath string, sc Scenario) Result {
 	where := ""
 	if st := plan.Step(lastStep); st != nil {
 		where = fmt.Sprintf(" (last step %s at %s:%d:%d)", lastStep, flowPath, st.Pos.Line, st.Pos.Col)
+	}
+	for _, e := range m.Timeline() {
+		if e.What == "operator" && strings.Contains(e.Detail, " refused: ") {
+			fail("operator action %s", e.Detail)
+		}
 	}
 	ex := sc.Expect
 	if ex.Ending != "" && m.Reason() != ex.Ending {
@@ -289,7 +308,7 @@ func sortedKeys(m map[string]any) []string {
 	return keys
 }
 
-var endings = []string{"hangup", "caller_hangup", "transfer", "redirect", "reject", "max_duration", "no_answer", "error"}
+var endings = []string{"hangup", "caller_hangup", "transfer", "redirect", "reject", "max_duration", "operator_hangup", "no_answer", "error"}
 
 // checkScenario reports mistakes in the scenario itself: names the flow
 // does not have, values the runner does not know, nothing expected.
@@ -303,6 +322,14 @@ func checkScenario(plan *dsl.Plan, sc Scenario, fail func(string, ...any)) {
 	}
 	if sc.Transfer != "" && sc.Transfer != "accept" && sc.Transfer != "refuse" {
 		fail("transfer %q must be accept or refuse", sc.Transfer)
+	}
+	for _, op := range sc.Operator {
+		switch {
+		case op.Action != workflows.OpHangup && op.Action != workflows.OpGoto:
+			fail("operator action %q must be %s or %s", op.Action, workflows.OpHangup, workflows.OpGoto)
+		case op.Action == workflows.OpGoto && plan.Step(op.Step) == nil:
+			fail("operator goto: step %q is not in the main flow", op.Step)
+		}
 	}
 	all := map[string]bool{}
 	prompts := map[string]bool{}
