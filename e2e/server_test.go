@@ -289,7 +289,7 @@ func TestOperatorActions(t *testing.T) {
 	if _, err := update(workflows.Operator{Action: workflows.OpGoto, Step: "salse"}); err == nil || !strings.Contains(err.Error(), `no step "salse"`) {
 		t.Errorf("a goto to a missing step: %v; want it refused", err)
 	}
-	if out, err := update(workflows.Operator{Action: workflows.OpGoto, Step: "sales", By: "ana"}); err != nil || out != "accepted: goto" {
+	if out, err := update(workflows.Operator{Action: workflows.OpGoto, Step: "sales", By: "ana"}); err != nil || out != "done: goto" {
 		t.Errorf("goto sales: %q, %v", out, err)
 	}
 	res := s.result(cl)

@@ -57,8 +57,13 @@ func CallWorkflow(ctx workflow.Context, in CallInput) (*CallResult, error) {
 		ops = queue
 		err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateOperator,
 			func(ctx workflow.Context, op Operator) (string, error) {
-				queue.Send(ctx, op)
-				return "accepted: " + op.Action, nil
+				// The outcome, once the loop below has taken the action:
+				// the call may have moved on since the validator ran.
+				f, done := workflow.NewFuture(ctx)
+				queue.Send(ctx, opRequest{op: op, done: done})
+				var out string
+				err := f.Get(ctx, &out)
+				return out, err
 			},
 			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, op Operator) error {
 				return m.CheckOperator(op)
@@ -98,15 +103,24 @@ func CallWorkflow(ctx workflow.Context, in CallInput) (*CallResult, error) {
 			sel.AddReceive(opSig, func(c workflow.ReceiveChannel, _ bool) {
 				// Typed by hand in the UI: anything that is JSON is taken,
 				// and what is not an action is refused in the timeline
-				// rather than failing the workflow task.
+				// rather than failing the workflow task. A payload that
+				// decodes to nothing at all is dropped (Receive would wait
+				// for the next signal instead).
 				var raw any
-				c.Receive(ctx, &raw)
-				s.operator(raw)
+				if !c.ReceiveAsync(&raw) {
+					workflow.GetLogger(ctx).Warn("an operator signal that is not JSON was dropped")
+					return
+				}
+				_ = s.operator(signalOperator(raw))
 			})
 			sel.AddReceive(ops, func(c workflow.ReceiveChannel, _ bool) {
-				var op Operator
-				c.Receive(ctx, &op)
-				s.operator(op)
+				var r opRequest
+				c.Receive(ctx, &r)
+				if err := s.operator(r.op); err != nil {
+					r.done.Set(nil, err)
+				} else {
+					r.done.Set("done: "+r.op.Action, nil)
+				}
 			})
 		}
 		for _, p := range s.pending {
@@ -131,7 +145,27 @@ func CallWorkflow(ctx workflow.Context, in CallInput) (*CallResult, error) {
 		sel.Select(ctx)
 	}
 	s.flushAttrs()
+	if ops != nil {
+		// Updates queued as the call ended are answered, and answered
+		// before the workflow completes.
+		for {
+			var r opRequest
+			if !ops.ReceiveAsync(&r) {
+				break
+			}
+			r.done.Set(nil, errors.New("the call has ended"))
+		}
+		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+			return nil, err
+		}
+	}
 	return &CallResult{Reason: m.Reason(), Vars: m.Vars()}, nil
+}
+
+// opRequest is an operator update waiting for the loop to take it.
+type opRequest struct {
+	op   Operator
+	done workflow.Settable
 }
 
 // pendingFuture is an activity or timer the workflow waits for.
@@ -455,24 +489,35 @@ func (s *shell) do(c Command) {
 	}
 }
 
-// operator hands an operator's action to the Machine: an Operator, or
-// what a signal carried, which becomes one if it can.
-func (s *shell) operator(v any) {
-	s.estimate += 4 // the signal or update, and the workflow task
-	var op Operator
+// signalOperator makes an Operator of what an operator signal carried:
+// an action as JSON, or the bare name of one ("hangup").
+func signalOperator(v any) Operator {
 	switch x := v.(type) {
-	case Operator:
-		op = x
 	case string:
-		op.Action = x // "hangup" will do
+		return Operator{Action: x}
 	case map[string]any:
 		str := func(k string) string { s, _ := x[k].(string); return s }
-		op = Operator{Action: str("action"), Step: str("step"), By: str("by"), Note: str("note")}
+		return Operator{Action: str("action"), Step: str("step"), By: str("by"), Note: str("note")}
 	default:
-		op.Action = fmt.Sprintf("%.100v", v) // refused, and shown as it came
+		return Operator{Action: fmt.Sprintf("%.100v", v)} // refused, and shown as it came
 	}
-	workflow.GetLogger(s.ctx).Info("operator action", "action", op.Action, "step", op.Step, "by", op.By)
+}
+
+// operator hands an operator's action to the Machine, which takes it or
+// notes in the timeline why not; the error says why not.
+func (s *shell) operator(op Operator) error {
+	s.estimate += 4 // the signal or update, and the workflow task
+	err := s.m.CheckOperator(op)
+	if err == nil && s.in.CallID == "" {
+		// A call the flow places has no id until Graph has created it;
+		// a hang-up sent now would go to no call.
+		err = errors.New("the call is still being placed")
+		s.m.NoteOperator(op, err)
+		return err
+	}
+	workflow.GetLogger(s.ctx).Info("operator action", "action", op.Action, "step", op.Step, "by", op.By, "refused", err)
 	s.handle(Event{Kind: EvOperator, Operator: &op})
+	return err
 }
 
 // notify turns a Graph notification into interpreter events.

@@ -392,7 +392,7 @@ func TestCallWorkflowOperator(t *testing.T) {
 	if refused == nil || !strings.Contains(refused.Error(), `no step "nowhere"`) {
 		t.Errorf("the goto to a missing step: rejected with %v", refused)
 	}
-	if accepted != nil || result != "accepted: hangup" {
+	if accepted != nil || result != "done: hangup" {
 		t.Errorf("the hang-up update: %q, %v", result, accepted)
 	}
 	called := g.called()

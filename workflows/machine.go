@@ -388,9 +388,65 @@ func (m *Machine) CheckOperator(op Operator) error {
 		if m.step != nil && m.step.Kind == dsl.KindTransfer && m.waitOp != "" {
 			return errors.New("a transfer is in progress")
 		}
+		// The compiler's rules hold for operators too: the hang-up handler's
+		// steps run only as the handler, and an answered call can no longer
+		// be rejected or redirected.
+		if !reachable(main, main.Start)[op.Step] {
+			return fmt.Errorf("step %q runs only in the flow's on_hangup handler", op.Step)
+		}
+		if (m.answered || m.answering) && mayReject(main, op.Step) {
+			return fmt.Errorf("step %q can lead to a reject or redirect, which an answered call cannot take", op.Step)
+		}
 		return nil
 	}
 	return fmt.Errorf("unknown action %q: %s or %s", op.Action, OpHangup, OpGoto)
+}
+
+// reachable lists the steps of plan reachable from step from.
+func reachable(plan *dsl.Plan, from string) map[string]bool {
+	seen := map[string]bool{}
+	var visit func(string)
+	visit = func(id string) {
+		st := plan.Step(id)
+		if st == nil || seen[id] {
+			return
+		}
+		seen[id] = true
+		for _, t := range st.Transitions() {
+			visit(t.To)
+		}
+	}
+	visit(from)
+	return seen
+}
+
+// mayReject reports whether a reject or redirect step of plan, or of a
+// sub-flow it runs, is reachable from step from. Sub-flows are those
+// plan.Subflows holds (a main flow holds all it reaches).
+func mayReject(plan *dsl.Plan, from string) bool {
+	seen := map[*dsl.Plan]bool{}
+	var in func(p *dsl.Plan, from string) bool
+	in = func(p *dsl.Plan, from string) bool {
+		seen[p] = true
+		for _, id := range sortedKeys(reachable(p, from)) {
+			switch st := p.Step(id); st.Kind {
+			case dsl.KindReject, dsl.KindRedirect:
+				return true
+			case dsl.KindSubflow:
+				if sub := plan.Subflows[st.Subflow.Flow]; sub != nil && !seen[sub] && in(sub, sub.Start) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return in(plan, from)
+}
+
+// NoteOperator puts an operator's action the host refused in the call's
+// timeline, as the Machine does with those it refuses.
+func (m *Machine) NoteOperator(op Operator, err error) {
+	m.log("operator", "%s refused: %v", op.Action, err)
 }
 
 // operator takes an operator's action, or notes why it cannot.
@@ -421,6 +477,13 @@ func (m *Machine) operator(op *Operator) {
 		m.stack = m.stack[:1]
 		m.buffer = nil
 		m.swallowKeys, m.swallowUntil = "", time.Time{}
+		if m.answering {
+			// The answer in flight runs the step once the call is up
+			// (done, on the tone subscription); running it now as well
+			// would run it twice.
+			m.step = m.top().plan.Step(op.Step)
+			return
+		}
 		m.enter(op.Step)
 	}
 }

@@ -642,3 +642,63 @@ steps:
 		t.Errorf("hang-up before the answer: commands %+v, reason %q; want a reject", cmds, m.Reason())
 	}
 }
+
+// TestOperatorGotoLimits: a goto keeps to the compiler's rules (no step
+// of the hang-up handler, no path to a reject once answering), and one
+// taken while the answer is in flight runs its step once, after it.
+func TestOperatorGotoLimits(t *testing.T) {
+	m, err := NewMachine(compile(t, `flow: t
+on_hangup: log
+variables:
+  n: int
+steps:
+  gate:
+    switch:
+      cases: [{when: "call.caller == '+1'", goto: nope}]
+      default: hi
+  nope:
+    reject: {}
+  hi:
+    play: {say: "hello"}
+  look:
+    http: {url: "https://crm.example.com/x", on_error: bye}
+  bye:
+    hangup:
+  log:
+    set: {n: "n + 1"}
+`), Call{ID: "c1", Caller: "+2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Handle(Event{Kind: EvStart, At: time.Unix(0, 0)}) // gate, hi: answering
+	for _, tc := range []struct {
+		step, want string
+	}{
+		{"log", `step "log" runs only in the flow's on_hangup handler`},
+		{"gate", `step "gate" can lead to a reject or redirect`},
+		{"nope", `step "nope" can lead to a reject or redirect`},
+	} {
+		if err := m.CheckOperator(Operator{Action: OpGoto, Step: tc.step}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("goto %s: %v; want %q", tc.step, err, tc.want)
+		}
+	}
+	// While answering: the step waits for the answer, then runs once.
+	if cmds := m.Handle(Event{Kind: EvOperator, Operator: &Operator{Action: OpGoto, Step: "look"}}); len(cmds) != 0 {
+		t.Errorf("goto look while answering: commands %+v; want none yet", cmds)
+	}
+	var sub string
+	for _, c := range m.Handle(Event{Kind: EvEstablished, At: time.Unix(1, 0)}) {
+		if c.Kind == CmdSubscribe {
+			sub = c.ID
+		}
+	}
+	var https int
+	for _, c := range m.Handle(Event{Kind: EvDone, ID: sub, OK: true, At: time.Unix(1, 0)}) {
+		if c.Kind == CmdHTTP {
+			https++
+		}
+	}
+	if https != 1 || m.Step() != "look" {
+		t.Errorf("after the answer: %d requests at step %q; want one, at look", https, m.Step())
+	}
+}
