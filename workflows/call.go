@@ -42,6 +42,7 @@ func CallWorkflow(ctx workflow.Context, in CallInput) (*CallResult, error) {
 	v := workflow.GetVersion(ctx, VersionLocalCommands, workflow.DefaultVersion, versionOperator)
 	s.local = v >= versionLocal
 	s.leanAttrs = v >= versionLeanAttrs
+	m.RerunOnAnswer(v < versionOperator)
 	if err := workflow.SetQueryHandler(ctx, QueryState, s.state); err != nil {
 		return nil, err
 	}
@@ -230,7 +231,8 @@ const (
 	versionLocal     workflow.Version = 1
 	versionLeanAttrs workflow.Version = 2
 	// versionOperator: the call takes operator actions (SignalOperator,
-	// UpdateOperator).
+	// UpdateOperator), and a step already under way when the answer
+	// completes is not run again (Machine.RerunOnAnswer).
 	versionOperator workflow.Version = 3
 )
 

@@ -174,26 +174,30 @@ type frame struct {
 
 // Machine interprets a Plan for one call.
 type Machine struct {
-	root        *dsl.Plan
-	call        map[string]string
-	evals       map[string]*evaluator
-	stack       []*frame
-	step        *dsl.Step
-	now         time.Time
-	started     time.Time
-	locale      string
-	buffer      []string // type-ahead: keys pressed and not yet consumed
-	lastSeq     int64
-	answered    bool
-	answering   bool
-	subscribing string // the tone subscription Graph must take before media
-	outbound    bool
-	waitOp      string // the operation the current step waits for
-	in          *input
-	seq         int
-	out         []Command
-	ended       bool
-	handling    bool // running the on_hangup handler
+	root      *dsl.Plan
+	call      map[string]string
+	evals     map[string]*evaluator
+	stack     []*frame
+	step      *dsl.Step
+	now       time.Time
+	started   time.Time
+	locale    string
+	buffer    []string // type-ahead: keys pressed and not yet consumed
+	lastSeq   int64
+	answered  bool
+	answering bool
+	// rerunOnAnswer keeps the behaviour of calls from before
+	// versionOperator: the current step ran again when the answer
+	// completed, even one already under way.
+	rerunOnAnswer bool
+	subscribing   string // the tone subscription Graph must take before media
+	outbound      bool
+	waitOp        string // the operation the current step waits for
+	in            *input
+	seq           int
+	out           []Command
+	ended         bool
+	handling      bool // running the on_hangup handler
 	// a terminator pressed just after a max-length entry is dropped (§7)
 	swallowKeys  string
 	swallowUntil time.Time
@@ -442,6 +446,12 @@ func mayReject(plan *dsl.Plan, from string) bool {
 	}
 	return in(plan, from)
 }
+
+// RerunOnAnswer makes the Machine run the current step again when the
+// answer completes, even one already under way, as calls started before
+// workflow version 3 did (an http step a placed call starts with was sent
+// twice). Their histories replay only so.
+func (m *Machine) RerunOnAnswer(on bool) { m.rerunOnAnswer = on }
 
 // NoteOperator puts an operator's action the host refused in the call's
 // timeline, as the Machine does with those it refuses.
@@ -926,7 +936,12 @@ func (m *Machine) done(ev Event) {
 	if m.answering && ev.ID == m.subscribing {
 		m.answering = false
 		m.answered = true
-		m.run()
+		// The step the answer held up starts now; one already under way
+		// (an http step of a call the flow placed, sent before the callee
+		// answered) is left to finish.
+		if m.rerunOnAnswer || (m.waitOp == "" && m.in == nil) {
+			m.run()
+		}
 		return
 	}
 	if m.in != nil && ev.ID == m.in.opID {

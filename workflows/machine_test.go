@@ -702,3 +702,41 @@ steps:
 		t.Errorf("after the answer: %d requests at step %q; want one, at look", https, m.Step())
 	}
 }
+
+// TestPlacedCallHTTPOnce: a call the flow places starts with an http step
+// before the callee answers; the answer does not send the request again
+// (calls from before version 3 did, and replay so).
+func TestPlacedCallHTTPOnce(t *testing.T) {
+	src := `flow: t
+steps:
+  look:
+    http: {url: "https://crm.example.com/x", on_error: hi}
+  hi:
+    play: {say: "hello"}
+`
+	for _, legacy := range []bool{false, true} {
+		m, err := NewMachine(compile(t, src), Call{ID: "c1", Outbound: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.RerunOnAnswer(legacy)
+		requests := 0
+		count := func(cmds []Command) (sub string) {
+			for _, c := range cmds {
+				switch c.Kind {
+				case CmdHTTP:
+					requests++
+				case CmdSubscribe:
+					sub = c.ID
+				}
+			}
+			return sub
+		}
+		count(m.Handle(Event{Kind: EvStart, At: time.Unix(0, 0)}))
+		sub := count(m.Handle(Event{Kind: EvEstablished, At: time.Unix(1, 0)}))
+		count(m.Handle(Event{Kind: EvDone, ID: sub, OK: true, At: time.Unix(1, 0)}))
+		if want := map[bool]int{false: 1, true: 2}[legacy]; requests != want {
+			t.Errorf("legacy %v: %d requests, want %d", legacy, requests, want)
+		}
+	}
+}
