@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -440,4 +441,25 @@ func (s *Step) Transitions() []Transition {
 type Transition struct {
 	Label string
 	To    string
+}
+
+// ParseTarget reads a transfer target written as one string, as an
+// operator types it: an E.164 number (+14255550120), or TYPE:ID with TYPE
+// user, application or application_instance and ID a GUID.
+func ParseTarget(s string) (Target, error) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "+") {
+		if !e164Re.MatchString(s) {
+			return Target{}, fmt.Errorf("%q is not an E.164 number like +14255550100", s)
+		}
+		return Target{Type: "phone", ID: s}, nil
+	}
+	typ, id, ok := strings.Cut(s, ":")
+	switch {
+	case !ok || (typ != "user" && typ != "application" && typ != "application_instance"):
+		return Target{}, fmt.Errorf("target %q is neither an E.164 number (+14255550100) nor user:, application: or application_instance: and a GUID", s)
+	case !guidRe.MatchString(id):
+		return Target{}, fmt.Errorf("%s id %q is not a GUID like 550fae72-d251-43ec-868c-373732c2704f", typ, id)
+	}
+	return Target{Type: typ, ID: id}, nil
 }

@@ -311,7 +311,7 @@ func TestOperatorActions(t *testing.T) {
 			ops = append(ops, e.Detail)
 		}
 	}
-	if len(ops) != 2 || !strings.Contains(ops[0], `transfer refused: unknown action "transfer"`) || ops[1] != "go to sales (ana)" {
+	if len(ops) != 2 || !strings.Contains(ops[0], `transfer refused: transfer needs a target`) || ops[1] != "go to sales (ana)" {
 		t.Errorf("operator entries in the timeline: %q", ops)
 	}
 }

@@ -65,8 +65,9 @@ type Press struct {
 // a step of the flow.
 type OperatorAction struct {
 	At     string `yaml:"at"`
-	Action string `yaml:"action"` // hangup or goto
+	Action string `yaml:"action"` // hangup, goto or transfer
 	Step   string `yaml:"step"`
+	To     string `yaml:"to"` // for transfer: +E.164, or user:GUID ...
 }
 
 // HTTPAnswer is the canned response to a data dip.
@@ -213,7 +214,7 @@ func run(plan *dsl.Plan, flowPath string, sc Scenario) Result {
 		s.Hangup(dur(sc.Hangup, "hangup", &res.Failures))
 	}
 	for _, op := range sc.Operator {
-		s.Operator(dur(op.At, "operator at", &res.Failures), workflows.Operator{Action: op.Action, Step: op.Step, By: "scenario"})
+		s.Operator(dur(op.At, "operator at", &res.Failures), workflows.Operator{Action: op.Action, Step: op.Step, To: op.To, By: "scenario"})
 	}
 	took, err := s.Run(6 * time.Hour)
 	res.Took = took
@@ -325,10 +326,14 @@ func checkScenario(plan *dsl.Plan, sc Scenario, fail func(string, ...any)) {
 	}
 	for _, op := range sc.Operator {
 		switch {
-		case op.Action != workflows.OpHangup && op.Action != workflows.OpGoto:
-			fail("operator action %q must be %s or %s", op.Action, workflows.OpHangup, workflows.OpGoto)
+		case op.Action != workflows.OpHangup && op.Action != workflows.OpGoto && op.Action != workflows.OpTransfer:
+			fail("operator action %q must be %s, %s or %s", op.Action, workflows.OpHangup, workflows.OpGoto, workflows.OpTransfer)
 		case op.Action == workflows.OpGoto && plan.Step(op.Step) == nil:
 			fail("operator goto: step %q is not in the main flow", op.Step)
+		case op.Action == workflows.OpTransfer:
+			if _, err := dsl.ParseTarget(op.To); err != nil {
+				fail("operator transfer: %v", err)
+			}
 		}
 	}
 	all := map[string]bool{}

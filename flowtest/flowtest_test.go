@@ -73,7 +73,7 @@ func TestScenarioMistakes(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "step-menu.test.yaml"), []byte(`scenarios:
   - name: typos
     transfer: refused
-    operator: [{at: 1s, action: transfer}, {at: 2s, action: goto, step: mian}]
+    operator: [{at: 1s, action: park}, {at: 2s, action: goto, step: mian}]
     expect: {ending: transfered, steps: [mian], vars: {nothing: 1}, prompts: [nope]}
   - name: nothing expected
 `), 0o644)
@@ -84,7 +84,7 @@ func TestScenarioMistakes(t *testing.T) {
 	got := strings.Join(results[0].Failures, "\n") + "\n" + strings.Join(results[1].Failures, "\n")
 	for _, want := range []string{`ending "transfered" is not one of`, `transfer "refused" must be accept or refuse`,
 		`step "mian" is not in the flow`, `variable "nothing" is not in the flow`, `prompt "nope" is not in the flow`, "expects nothing",
-		`operator action "transfer" must be hangup or goto`, `operator goto: step "mian" is not in the main flow`} {
+		`operator action "park" must be hangup, goto or transfer`, `operator goto: step "mian" is not in the main flow`} {
 		if !strings.Contains(got, want) {
 			t.Errorf("failures lack %q:\n%s", want, got)
 		}

@@ -499,7 +499,7 @@ func signalOperator(v any) Operator {
 		return Operator{Action: x}
 	case map[string]any:
 		str := func(k string) string { s, _ := x[k].(string); return s }
-		return Operator{Action: str("action"), Step: str("step"), By: str("by"), Note: str("note")}
+		return Operator{Action: str("action"), Step: str("step"), To: str("to"), By: str("by"), Note: str("note")}
 	default:
 		return Operator{Action: fmt.Sprintf("%.100v", v)} // refused, and shown as it came
 	}

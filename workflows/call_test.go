@@ -400,3 +400,19 @@ func TestCallWorkflowOperator(t *testing.T) {
 		t.Errorf("activities:\n%s", called)
 	}
 }
+
+// TestCallWorkflowOperatorTransfer: a transfer signalled as the UI sends
+// it goes to Graph, and the accepted transfer ends the call.
+func TestCallWorkflowOperatorTransfer(t *testing.T) {
+	g := newFakeGraph(t, 2*time.Minute, 250*time.Millisecond)
+	g.env.RegisterDelayedCallback(func() {
+		g.env.SignalWorkflow(SignalOperator, map[string]any{"action": "transfer", "to": "+14255550120", "by": "ana"})
+	}, 10*time.Second)
+	res := g.run(operatorFlow)
+	if res.Reason != "transfer" || res.Vars["logged"] != true {
+		t.Errorf("result %+v; want a transfer, with on_hangup run", res)
+	}
+	if called := g.called(); !strings.Contains(called, "Transfer +14255550120") {
+		t.Errorf("activities:\n%s", called)
+	}
+}

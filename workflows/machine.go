@@ -48,10 +48,14 @@ const (
 // Operator is an action an operator takes on a call in progress (the
 // workflow's "operator" signal).
 type Operator struct {
-	// Action is OpHangup or OpGoto.
+	// Action is OpHangup, OpGoto or OpTransfer.
 	Action string `json:"action"`
 	// Step, for OpGoto, is a step of the call's main flow.
 	Step string `json:"step,omitempty"`
+	// To, for OpTransfer, is where to: an E.164 number, or user:,
+	// application: or application_instance: and a GUID
+	// (dsl.ParseTarget).
+	To string `json:"to,omitempty"`
 	// By and Note say who acted and why, for the call's timeline.
 	By   string `json:"by,omitempty"`
 	Note string `json:"note,omitempty"`
@@ -67,6 +71,10 @@ const (
 	// timers cancelled, keys typed ahead dropped; a sub-flow is left) and
 	// goes on at Operator.Step of the main flow.
 	OpGoto = "goto"
+	// OpTransfer leaves the step as OpGoto does and transfers the
+	// answered call to Operator.To; if the transfer fails, the call goes
+	// back to the step it was at (in the main flow).
+	OpTransfer = "transfer"
 )
 
 // Event is one thing that happened to the call.
@@ -186,6 +194,8 @@ type Machine struct {
 	lastSeq   int64
 	answered  bool
 	answering bool
+	// opTransfer is the operator's transfer in progress.
+	opTransfer string
 	// rerunOnAnswer keeps the behaviour of calls from before
 	// versionOperator: the current step ran again when the answer
 	// completed, even one already under way.
@@ -378,8 +388,19 @@ func (m *Machine) CheckOperator(op Operator) error {
 	case m.handling:
 		return errors.New("the call is ending: its on_hangup handler is running")
 	}
+	if op.Action != OpHangup && (m.opTransfer != "" || m.step != nil && m.step.Kind == dsl.KindTransfer && m.waitOp != "") {
+		return errors.New("a transfer is in progress")
+	}
 	switch op.Action {
 	case OpHangup:
+		return nil
+	case OpTransfer:
+		if _, err := dsl.ParseTarget(op.To); err != nil {
+			return fmt.Errorf(`transfer needs a target, {"action": "transfer", "to": "+14255550120"}: %w`, err)
+		}
+		if !m.answered {
+			return errors.New("the call is not answered yet")
+		}
 		return nil
 	case OpGoto:
 		main := m.stack[0].plan
@@ -388,9 +409,6 @@ func (m *Machine) CheckOperator(op Operator) error {
 		}
 		if main.Step(op.Step) == nil {
 			return fmt.Errorf("flow %s has no step %q", main.Flow, op.Step)
-		}
-		if m.step != nil && m.step.Kind == dsl.KindTransfer && m.waitOp != "" {
-			return errors.New("a transfer is in progress")
 		}
 		// The compiler's rules hold for operators too: the hang-up handler's
 		// steps run only as the handler, and an answered call can no longer
@@ -403,7 +421,7 @@ func (m *Machine) CheckOperator(op Operator) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("unknown action %q: %s or %s", op.Action, OpHangup, OpGoto)
+	return fmt.Errorf("unknown action %q: %s, %s or %s", op.Action, OpHangup, OpGoto, OpTransfer)
 }
 
 // reachable lists the steps of plan reachable from step from.
@@ -495,7 +513,42 @@ func (m *Machine) operator(op *Operator) {
 			return
 		}
 		m.enter(op.Step)
+	case OpTransfer:
+		to, _ := dsl.ParseTarget(op.To)
+		m.log("operator", "transfer to %s %s (%s)", to.Type, to.ID, who)
+		// Where the call goes back to if the transfer fails: its step, or
+		// in a sub-flow, the main flow's step that runs the sub-flow.
+		resume := m.Step()
+		if len(m.stack) > 1 {
+			resume = m.stack[1].called
+		}
+		m.leaveStep()
+		m.stack = m.stack[:1]
+		m.buffer = nil
+		m.swallowKeys, m.swallowUntil = "", time.Time{}
+		m.step = m.top().plan.Step(resume)
+		m.opTransfer = m.newID("transfer")
+		m.emit(Command{Kind: CmdTransfer, ID: m.opTransfer, Targets: []dsl.Target{to}})
 	}
+}
+
+// operatorTransferDone ends an operator's transfer: the call is gone, or
+// back at the step it left.
+func (m *Machine) operatorTransferDone(ok bool) {
+	m.opTransfer = ""
+	if ok {
+		m.log("transfer", "accepted")
+		m.finish("transfer")
+		return
+	}
+	m.buffer = nil // keys pressed while on hold belong to no prompt
+	if m.step == nil {
+		m.log("operator", "transfer failed; the flow ends")
+		m.endOfFlow(nil)
+		return
+	}
+	m.log("operator", "transfer failed; back to %s", m.step.ID)
+	m.enter(m.step.ID)
 }
 
 // leaveStep abandons the step the call is at, wherever it waits: its
@@ -942,6 +995,10 @@ func (m *Machine) done(ev Event) {
 		if m.rerunOnAnswer || (m.waitOp == "" && m.in == nil) {
 			m.run()
 		}
+		return
+	}
+	if m.opTransfer != "" && ev.ID == m.opTransfer {
+		m.operatorTransferDone(ev.OK)
 		return
 	}
 	if m.in != nil && ev.ID == m.in.opID {

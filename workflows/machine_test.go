@@ -598,7 +598,9 @@ func TestOperatorRefused(t *testing.T) {
 		op   Operator
 		want string
 	}{
-		{Operator{Action: "transfer"}, `unknown action "transfer"`},
+		{Operator{Action: "park"}, `unknown action "park"`},
+		{Operator{Action: OpTransfer, To: "sales"}, "transfer needs a target"},
+		{Operator{Action: OpTransfer, To: "+14255550120"}, "not answered yet"},
 		{Operator{Action: OpGoto}, "goto needs a step"},
 		{Operator{Action: OpGoto, Step: "nowhere"}, `flow t has no step "nowhere"`},
 	} {
@@ -737,6 +739,38 @@ steps:
 		count(m.Handle(Event{Kind: EvDone, ID: sub, OK: true, At: time.Unix(1, 0)}))
 		if want := map[bool]int{false: 1, true: 2}[legacy]; requests != want {
 			t.Errorf("legacy %v: %d requests, want %d", legacy, requests, want)
+		}
+	}
+}
+
+// TestOperatorTransfer: an operator transfers a caller from the menu; a
+// refused transfer brings the call back to the menu, an accepted one ends
+// the flow.
+func TestOperatorTransfer(t *testing.T) {
+	for _, accept := range []bool{true, false} {
+		var targets []string
+		s := simulate(t, operatorFlow, SimConfig{Transfer: func(tg dsl.Target) bool {
+			targets = append(targets, tg.Type+" "+tg.ID)
+			return accept
+		}}, func(s *Sim) {
+			s.Operator(12*time.Second, Operator{Action: OpTransfer, To: "+14255550120", By: "ana"})
+			s.Press(20*time.Second, "1")
+		})
+		m := s.Machine()
+		if len(targets) != 1 || targets[0] != "phone +14255550120" {
+			t.Errorf("accept %v: transfers %q", accept, targets)
+		}
+		if accept && m.Reason() != "transfer" {
+			t.Errorf("accepted: reason %q", m.Reason())
+		}
+		if !accept {
+			logHas(t, s, "13.000s play menu", "play sales") // back to the menu, then 1
+			if m.Reason() != "hangup" {
+				t.Errorf("refused: reason %q", m.Reason())
+			}
+		}
+		if m.Var("logged") != true {
+			t.Errorf("accept %v: on_hangup did not run", accept)
 		}
 	}
 }

@@ -22,6 +22,7 @@ type Snapshot struct {
 	Subscribing  string            `json:"subscribing,omitempty"`
 	Outbound     bool              `json:"outbound,omitempty"`
 	WaitOp       string            `json:"wait_op,omitempty"`
+	OpTransfer   string            `json:"op_transfer,omitempty"`
 	Input        *InputSnapshot    `json:"input,omitempty"`
 	Seq          int               `json:"seq"`
 	Handling     bool              `json:"handling,omitempty"`
@@ -59,7 +60,7 @@ const keptTimeline = 50
 func (m *Machine) Snapshot() Snapshot {
 	s := Snapshot{Step: m.Step(), Call: m.call, Started: m.started, Locale: m.locale, Buffer: m.buffer,
 		LastSeq: m.lastSeq, Answered: m.answered, Answering: m.answering, Subscribing: m.subscribing,
-		Outbound: m.outbound, WaitOp: m.waitOp, Seq: m.seq, Handling: m.handling, Reason: m.reason,
+		Outbound: m.outbound, WaitOp: m.waitOp, OpTransfer: m.opTransfer, Seq: m.seq, Handling: m.handling, Reason: m.reason,
 		SwallowKeys: m.swallowKeys, SwallowUntil: m.swallowUntil}
 	s.Timeline = m.timeline[max(0, len(m.timeline)-keptTimeline):]
 	for _, f := range m.stack {
@@ -78,7 +79,7 @@ func (m *Machine) Snapshot() Snapshot {
 func RestoreMachine(plan *dsl.Plan, s Snapshot) (*Machine, error) {
 	m := &Machine{root: plan, evals: map[string]*evaluator{}, call: s.Call, started: s.Started, locale: s.Locale,
 		buffer: s.Buffer, lastSeq: s.LastSeq, answered: s.Answered, answering: s.Answering, subscribing: s.Subscribing,
-		outbound: s.Outbound, waitOp: s.WaitOp, seq: s.Seq, handling: s.Handling, reason: s.Reason,
+		outbound: s.Outbound, waitOp: s.WaitOp, opTransfer: s.OpTransfer, seq: s.Seq, handling: s.Handling, reason: s.Reason,
 		swallowKeys: s.SwallowKeys, swallowUntil: s.SwallowUntil, timeline: s.Timeline}
 	if m.call == nil {
 		m.call = map[string]string{}
