@@ -117,9 +117,12 @@ func CallWorkflow(ctx workflow.Context, in CallInput) (*CallResult, error) {
 			sel.AddReceive(ops, func(c workflow.ReceiveChannel, _ bool) {
 				var r opRequest
 				c.Receive(ctx, &r)
-				if err := s.operator(r.op); err != nil {
+				switch err := s.operator(r.op); {
+				case err != nil:
 					r.done.Set(nil, err)
-				} else {
+				case r.op.Action == OpTransfer:
+					r.done.Set("started: transfer (the call's timeline says how it ends)", nil)
+				default:
 					r.done.Set("done: "+r.op.Action, nil)
 				}
 			})

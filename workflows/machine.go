@@ -586,6 +586,7 @@ func (m *Machine) finish(reason string) {
 	m.call["end_reason"] = reason
 	m.in = nil
 	m.waitOp = ""
+	m.opTransfer = "" // its outcome no longer steers the flow
 	main := m.stack[0]
 	if main.plan.OnHangup == "" {
 		m.step = nil

@@ -774,3 +774,44 @@ func TestOperatorTransfer(t *testing.T) {
 		}
 	}
 }
+
+// TestOperatorHangupDuringTransfer: a hang-up while an operator's transfer
+// is under way ends the call; the transfer failing afterwards changes
+// nothing (the hang-up handler is not run again).
+func TestOperatorHangupDuringTransfer(t *testing.T) {
+	flow := strings.Replace(operatorFlow, `  log:
+    set: {logged: "true"}`, `  log:
+    http: {url: "https://calllog.example.com/x", on_error: logged}
+  logged:
+    set: {logged: "true"}`, 1)
+	m, err := NewMachine(compile(t, flow), Call{ID: "c1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Handle(Event{Kind: EvStart, At: time.Unix(0, 0)})
+	var sub string
+	for _, c := range m.Handle(Event{Kind: EvEstablished, At: time.Unix(1, 0)}) {
+		if c.Kind == CmdSubscribe {
+			sub = c.ID
+		}
+	}
+	m.Handle(Event{Kind: EvDone, ID: sub, OK: true, At: time.Unix(1, 0)})
+	var transfer string
+	for _, c := range m.Handle(Event{Kind: EvOperator, Operator: &Operator{Action: OpTransfer, To: "+14255550120"}, At: time.Unix(5, 0)}) {
+		if c.Kind == CmdTransfer {
+			transfer = c.ID
+		}
+	}
+	if transfer == "" {
+		t.Fatal("no transfer command")
+	}
+	m.Handle(Event{Kind: EvOperator, Operator: &Operator{Action: OpHangup}, At: time.Unix(6, 0)})
+	before := len(m.Timeline())
+	cmds := m.Handle(Event{Kind: EvDone, ID: transfer, OK: false, At: time.Unix(7, 0)})
+	if m.Ended() || m.Step() != "log" {
+		t.Fatalf("the hang-up handler should still be waiting on its request, at %q", m.Step())
+	}
+	if len(cmds) != 0 || len(m.Timeline()) != before || m.Reason() != "operator_hangup" {
+		t.Errorf("the late transfer failure: commands %+v, timeline %+v, reason %q", cmds, m.Timeline()[before:], m.Reason())
+	}
+}
