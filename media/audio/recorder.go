@@ -128,7 +128,7 @@ type Recorder struct {
 	enc  *wav.Encoder
 	// batch holds committed audio not yet written to the file.
 	batch goaudio.IntBuffer
-	le    []int16 // the batch as 16-bit samples, for Encoder.AddLE
+	le    []byte // the batch as 16-bit little-endian samples
 	// written counts the samples in the file's data chunk.
 	written int64
 	// committed counts the samples committed (written plus batched).
@@ -398,19 +398,23 @@ func (r *Recorder) flush() error {
 		return nil
 	}
 	// The first batch goes through Encoder.Write, which writes the header;
-	// later ones as one little-endian block through AddLE: Write encodes
+	// later ones as one little-endian block written to the file, counted
+	// in the encoder's WrittenBytes as its AddLE would: Write encodes
 	// sample by sample with an allocation each, the dearest part of a
-	// recorded call. AddLE leaves the encoder's frame count behind, so the
-	// data size its Close writes is patched again after it.
+	// recorded call, and AddLE goes through encoding/binary, which copies
+	// the block once more into a buffer it allocates. Neither moves the
+	// encoder's frame count, so the data size its Close writes is patched
+	// again after it.
 	var err error
 	if r.written == 0 {
 		err = r.enc.Write(&r.batch)
 	} else {
 		r.le = r.le[:0]
 		for _, v := range r.batch.Data {
-			r.le = append(r.le, int16(v))
+			r.le = binary.LittleEndian.AppendUint16(r.le, uint16(int16(v)))
 		}
-		err = r.enc.AddLE(r.le)
+		_, err = r.f.Write(r.le)
+		r.enc.WrittenBytes += len(r.le)
 	}
 	if err != nil {
 		return r.fail(fmt.Errorf("recorder: %s: write audio: %w", r.path, err))
