@@ -12,6 +12,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -273,6 +274,23 @@ func TestOperatorActions(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// What the Temporal UI shows: the call's current details, and the
+	// signal operators send, with its description.
+	v, err := s.client.QueryWorkflow(ctx, wid, "", "__temporal_workflow_metadata")
+	var md sdkpb.WorkflowMetadata
+	if err == nil {
+		err = v.Get(&md)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var signals []string
+	for _, d := range md.GetDefinition().GetSignalDefinitions() {
+		signals = append(signals, d.GetName()+": "+d.GetDescription())
+	}
+	if !strings.Contains(md.GetCurrentDetails(), "at step **main**") || !strings.Contains(strings.Join(signals, "\n"), `operator: An operator's action`) {
+		t.Errorf("workflow metadata: details %q, signals %q", md.GetCurrentDetails(), signals)
+	}
 	if err := s.client.SignalWorkflow(ctx, wid, "", workflows.SignalOperator, map[string]string{"action": "transfer"}); err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +315,7 @@ func TestOperatorActions(t *testing.T) {
 	if res.Reason != "transfer" || !strings.Contains(transcript(cl), "transfer to phone +14255550120") {
 		t.Errorf("result %+v; want a transfer to sales\n%s", res, transcript(cl))
 	}
-	v, err := s.client.QueryWorkflow(ctx, wid, "", workflows.QueryState)
+	v, err = s.client.QueryWorkflow(ctx, wid, "", workflows.QueryState)
 	var st workflows.State
 	if err == nil {
 		err = v.Get(&st)

@@ -43,7 +43,9 @@ func CallWorkflow(ctx workflow.Context, in CallInput) (*CallResult, error) {
 	s.local = v >= versionLocal
 	s.leanAttrs = v >= versionLeanAttrs
 	m.RerunOnAnswer(v < versionOperator)
-	if err := workflow.SetQueryHandler(ctx, QueryState, s.state); err != nil {
+	if err := workflow.SetQueryHandlerWithOptions(ctx, QueryState, s.state, workflow.QueryHandlerOptions{
+		Description: "The call now: its step, variables (sensitive ones masked), digits keyed and timeline.",
+	}); err != nil {
 		return nil, err
 	}
 	// Operator actions arrive as a signal (the Temporal UI's) or as an
@@ -53,7 +55,10 @@ func CallWorkflow(ctx workflow.Context, in CallInput) (*CallResult, error) {
 	// when they replay.
 	var ops, opSig workflow.ReceiveChannel
 	if v >= versionOperator {
-		opSig = workflow.GetSignalChannel(ctx, SignalOperator)
+		s.operators = true
+		opSig = workflow.GetSignalChannelWithOptions(ctx, SignalOperator, workflow.SignalChannelOptions{
+			Description: `An operator's action: {"action": "goto", "step": "NAME"}, {"action": "transfer", "to": "+14255550100"} or "hangup" (optional "by" and "note").`,
+		})
 		queue := workflow.NewBufferedChannel(ctx, 16)
 		ops = queue
 		err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateOperator,
@@ -68,7 +73,7 @@ func CallWorkflow(ctx workflow.Context, in CallInput) (*CallResult, error) {
 			},
 			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, op Operator) error {
 				return m.CheckOperator(op)
-			}})
+			}, Description: `An operator's action, answered with its outcome: {"action": "goto", "step": "NAME"}, {"action": "transfer", "to": "+14255550100"} or {"action": "hangup"}.`})
 		if err != nil {
 			return nil, err
 		}
@@ -132,6 +137,7 @@ func CallWorkflow(ctx workflow.Context, in CallInput) (*CallResult, error) {
 		}
 		if !sel.HasPending() {
 			s.flushAttrs() // the workflow task is about to end
+			s.showDetails()
 		}
 		sel.Select(ctx)
 	}
@@ -149,6 +155,7 @@ func CallWorkflow(ctx workflow.Context, in CallInput) (*CallResult, error) {
 		sel.Select(ctx)
 	}
 	s.flushAttrs()
+	s.showDetails()
 	if ops != nil {
 		// Updates queued as the call ended are answered, and answered
 		// before the workflow completes.
@@ -202,6 +209,7 @@ type shell struct {
 	estimate    int  // history events, estimated: see historyLength
 	local       bool // Graph commands run as local activities (VersionLocalCommands)
 	leanAttrs   bool // search attributes: what changed, once a workflow task (versionLeanAttrs)
+	operators   bool // the call takes operator actions (versionOperator)
 	attrsDirty  bool // the call's step or state may have changed since the last flushAttrs
 }
 

@@ -416,3 +416,21 @@ func TestCallWorkflowOperatorTransfer(t *testing.T) {
 		t.Errorf("activities:\n%s", called)
 	}
 }
+
+func TestCallDetails(t *testing.T) {
+	m, err := NewMachine(compile(t, operatorFlow), Call{ID: "c1", Caller: "+14255550123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Handle(Event{Kind: EvStart, At: time.Date(2026, 12, 2, 9, 30, 0, 0, time.UTC)})
+	in := CallInput{Caller: "+14255550123", Callee: "+14255550100", Plan: m.root}
+	got := callDetails(in, m, true)
+	for _, want := range []string{"**ringing**, flow **t**, at step **menu**", "+14255550123 → +14255550100", "- 09:30:00 start: flow t", "`operator` signal"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("details lack %q:\n%s", want, got)
+		}
+	}
+	if got := callDetails(in, m, false); strings.Contains(got, "operator") {
+		t.Errorf("details offer operator actions to a call that takes none:\n%s", got)
+	}
+}
