@@ -2,7 +2,6 @@ package app
 
 import (
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -57,25 +56,21 @@ func (m *SDKMetrics) Collect(ch chan<- prometheus.Metric) {
 // (milliseconds) to an HTTP dip or a Graph command under retry (a minute).
 var timerBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
 
-// get returns the series of kind for name and labels, made by mk the first
-// time, or nil when name is already a metric of another kind (Prometheus
-// would refuse the whole scrape).
-func (m *SDKMetrics) get(kind, name string, labels prometheus.Labels, mk func() prometheus.Collector) prometheus.Collector {
-	var key strings.Builder
-	key.WriteString(kind + "\x00" + name)
-	for _, k := range slices.Sorted(maps.Keys(labels)) {
-		key.WriteString("\x00" + k + "=" + labels[k])
-	}
+// get returns the series of kind for name and the handler's labels, made
+// by mk the first time, or nil when name is already a metric of another
+// kind (Prometheus would refuse the whole scrape).
+func (m *SDKMetrics) get(kind, name string, h sdkHandler, mk func() prometheus.Collector) prometheus.Collector {
+	key := kind + "\x00" + name + h.key
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if k, ok := m.kinds[name]; ok && k != kind {
 		return nil
 	}
 	m.kinds[name] = kind
-	c, ok := m.series[key.String()]
+	c, ok := m.series[key]
 	if !ok {
 		c = mk()
-		m.series[key.String()] = c
+		m.series[key] = c
 	}
 	return c
 }
@@ -83,22 +78,34 @@ func (m *SDKMetrics) get(kind, name string, labels prometheus.Labels, mk func() 
 type sdkHandler struct {
 	m    *SDKMetrics
 	tags prometheus.Labels
+	key  string // the tags in order, for get
 }
 
 func (h sdkHandler) WithTags(tags map[string]string) client.MetricsHandler {
 	merged := make(prometheus.Labels, len(h.tags)+len(tags))
 	maps.Copy(merged, h.tags)
 	for k, v := range tags {
-		merged[promName(k)] = v
+		// Names Prometheus reserves ("__" ones, and "le", a histogram's
+		// own) are renamed, and values made valid UTF-8: a bad label would
+		// fail the whole scrape, or make the histogram panic.
+		k = promName(k)
+		if strings.HasPrefix(k, "__") || k == "le" || k == "quantile" {
+			k = "tag_" + strings.Trim(k, "_")
+		}
+		merged[k] = strings.ToValidUTF8(v, "\uFFFD")
 	}
-	return sdkHandler{m: h.m, tags: merged}
+	var key strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(merged)) {
+		key.WriteString("\x00" + k + "=" + merged[k])
+	}
+	return sdkHandler{m: h.m, tags: merged, key: key.String()}
 }
 
 const sdkHelp = "A Temporal SDK metric (Temporal's SDK metrics reference describes it)."
 
 func (h sdkHandler) Counter(name string) client.MetricsCounter {
 	name = promName(name)
-	c, _ := h.m.get("counter", name, h.tags, func() prometheus.Collector {
+	c, _ := h.m.get("counter", name, h, func() prometheus.Collector {
 		return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: sdkHelp, ConstLabels: h.tags})
 	}).(prometheus.Counter)
 	return counterFunc(func(d int64) {
@@ -110,7 +117,7 @@ func (h sdkHandler) Counter(name string) client.MetricsCounter {
 
 func (h sdkHandler) Gauge(name string) client.MetricsGauge {
 	name = promName(name)
-	g, _ := h.m.get("gauge", name, h.tags, func() prometheus.Collector {
+	g, _ := h.m.get("gauge", name, h, func() prometheus.Collector {
 		return prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: sdkHelp, ConstLabels: h.tags})
 	}).(prometheus.Gauge)
 	return gaugeFunc(func(v float64) {
@@ -122,7 +129,7 @@ func (h sdkHandler) Gauge(name string) client.MetricsGauge {
 
 func (h sdkHandler) Timer(name string) client.MetricsTimer {
 	name = promName(name) + "_seconds"
-	o, _ := h.m.get("histogram", name, h.tags, func() prometheus.Collector {
+	o, _ := h.m.get("histogram", name, h, func() prometheus.Collector {
 		return prometheus.NewHistogram(prometheus.HistogramOpts{Name: name, Help: sdkHelp, ConstLabels: h.tags, Buckets: timerBuckets})
 	}).(prometheus.Histogram)
 	return timerFunc(func(d time.Duration) {
@@ -142,13 +149,26 @@ func (f counterFunc) Inc(d int64)          { f(d) }
 func (f gaugeFunc) Update(v float64)       { f(v) }
 func (f timerFunc) Record(d time.Duration) { f(d) }
 
-var notPromName = regexp.MustCompile(`[^a-zA-Z0-9_]`)
-
-// promName makes s a valid Prometheus metric or label name.
+// promName makes s a valid Prometheus metric or label name: characters
+// other than letters, digits and _ become _, and one that starts with a
+// digit (or is empty) gets a _ in front.
 func promName(s string) string {
-	s = notPromName.ReplaceAllString(s, "_")
-	if s == "" || (s[0] >= '0' && s[0] <= '9') {
-		s = "_" + s
+	valid := s != "" && (s[0] < '0' || s[0] > '9')
+	for i := 0; valid && i < len(s); i++ {
+		c := s[i]
+		valid = c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 	}
-	return s
+	if valid {
+		return s // the SDK's names and tags, every time
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			b[i] = '_'
+		}
+	}
+	if len(b) == 0 || (b[0] >= '0' && b[0] <= '9') {
+		b = append([]byte{'_'}, b...)
+	}
+	return string(b)
 }

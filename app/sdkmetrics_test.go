@@ -54,3 +54,22 @@ func TestSDKMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestSDKMetricsOddTags: tags Prometheus reserves or cannot take never
+// break the scrape nor panic.
+func TestSDKMetricsOddTags(t *testing.T) {
+	m := NewSDKMetrics()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(m)
+	h := m.Handler().WithTags(map[string]string{"__name__": "x", "le": "0.5", "quantile": "q", "bad": "\xff\xfe"})
+	h.Timer("temporal_odd_latency").Record(time.Millisecond)
+	h.Counter("temporal_odd").Inc(1)
+	if _, err := reg.Gather(); err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if body := rec.Body.String(); rec.Code != 200 || !strings.Contains(body, "temporal_odd{bad=\"\ufffd\",tag_le=\"0.5\",tag_name=\"x\",tag_quantile=\"q\"} 1") {
+		t.Errorf("scrape %d:\n%s", rec.Code, body)
+	}
+}

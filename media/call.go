@@ -246,14 +246,20 @@ func (c *call) negotiate(offer string) (string, error) {
 	select {
 	case <-gathered:
 	case <-time.After(gatherWait):
-		if !strings.Contains(pc.LocalDescription().SDP, "a=candidate:") {
-			select {
-			case <-gathered:
-			case <-time.After(5*time.Second - gatherWait):
-				return "", errors.New("ICE candidates were not gathered in 5 s")
+		select {
+		case <-gathered:
+		default:
+			if !strings.Contains(pc.LocalDescription().SDP, "a=candidate:") {
+				select {
+				case <-gathered:
+				case <-time.After(5*time.Second - gatherWait):
+				}
 			}
+			c.s.log.Warn("answering before ICE gathering finished: a STUN or TURN server is slow or unreachable", "call_id", c.id)
 		}
-		c.s.log.Warn("answering before ICE gathering finished: a STUN or TURN server is slow or unreachable", "call", c.id)
+	}
+	if !strings.Contains(pc.LocalDescription().SDP, "a=candidate:") {
+		return "", echo.NewHTTPError(http.StatusServiceUnavailable, "the media worker found no network address to offer for the call's audio (no ICE candidates)")
 	}
 	if c.out == nil && !strings.Contains(strings.ToUpper(pc.LocalDescription().SDP), "OPUS/48000") {
 		return "", echo.NewHTTPError(http.StatusNotAcceptable, "the offer has neither PCMU (G.711 µ-law) nor Opus (opus/48000/2) audio")

@@ -159,3 +159,36 @@ func TestSilentSTUN(t *testing.T) {
 	// says the answer went without it.
 	t.Logf("answered in %v", took.Round(time.Millisecond))
 }
+
+// TestPhoneConfigStaticTURN: static TURN credentials reach the page only
+// from a worker that requires a token; STUN servers always do.
+func TestPhoneConfigStaticTURN(t *testing.T) {
+	ice := ICE{URLs: []string{"stun:stun.example.com:3478", "turn:turn.example.com:3478"}, Username: "u", Credential: "c"}
+	for _, tokens := range [][]string{nil, {"s3cret"}} {
+		_, hs := newTestServer(t, &fakeTemporal{}, func(c *Config) { c.ICE, c.Tokens = ice, tokens })
+		req, _ := http.NewRequest(http.MethodGet, hs.URL+"/phone/config", nil)
+		if tokens != nil {
+			req.Header.Set("Authorization", "Bearer s3cret")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var conf struct {
+			ICEServers []iceServer `json:"ice_servers"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&conf)
+		resp.Body.Close()
+		var got []string
+		for _, s := range conf.ICEServers {
+			got = append(got, strings.Join(s.URLs, ",")+" "+s.Username+"/"+s.Credential)
+		}
+		want := "stun:stun.example.com:3478 /"
+		if tokens != nil {
+			want += "|turn:turn.example.com:3478 u/c"
+		}
+		if err != nil || strings.Join(got, "|") != want {
+			t.Errorf("tokens %v: /phone/config %q, %v; want %q", tokens, got, err, want)
+		}
+	}
+}

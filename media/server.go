@@ -284,6 +284,10 @@ func (s *Server) Handler() http.Handler {
 	return e
 }
 
+// maxCaller bounds the caller a client may name (?caller=): it becomes
+// the call's Caller search attribute.
+const maxCaller = 128
+
 // maxOffer bounds an SDP offer's size.
 const maxOffer = 64 << 10
 
@@ -308,6 +312,9 @@ func (s *Server) handleOffer(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("the offer is larger than %d bytes", maxOffer))
 	}
 	caller := cmp.Or(c.QueryParam("caller"), "webrtc:"+c.RealIP())
+	if len(caller) > maxCaller || strings.ContainsFunc(caller, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("caller must be at most %d printable characters", maxCaller))
+	}
 	cl, answer, err := s.accept(c.Request().Context(), string(body), plan, route, caller)
 	if err != nil {
 		var he *echo.HTTPError
@@ -344,9 +351,16 @@ func (s *Server) handlePhoneConfig(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// Static TURN credentials last: a page open to anyone must not hand
+	// them out, or the TURN server relays for anyone. Credentials made
+	// from the shared secret expire, as the TURN REST API means them to.
+	static := s.cfg.ICE.Secret == "" && len(s.cfg.Tokens) == 0
 	out := make([]iceServer, 0, len(servers))
 	for _, v := range servers {
 		cred, _ := v.Credential.(string)
+		if static && v.Username != "" {
+			continue
+		}
 		out = append(out, iceServer{URLs: v.URLs, Username: v.Username, Credential: cred})
 	}
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")

@@ -122,6 +122,7 @@ func TestSignallingErrors(t *testing.T) {
 		{"garbage SDP", "/calls?route=demo", "application/sdp", "m=audio nonsense", http.StatusBadRequest, "not valid SDP"},
 		{"G.722 only", "/calls?route=demo", "application/sdp", g722, http.StatusNotAcceptable, "neither PCMU"},
 		{"too large", "/calls?route=demo", "application/sdp", strings.Repeat("a", maxOffer+1), http.StatusRequestEntityTooLarge, "larger than"},
+		{"caller too long", "/calls?route=demo&caller=" + strings.Repeat("1", maxCaller+1), "application/sdp", "v=0", http.StatusBadRequest, "caller must be"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, body := post(t, hs.URL+tc.path, tc.ctype, tc.body)

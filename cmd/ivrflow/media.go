@@ -81,6 +81,9 @@ func (f *mediaFlags) config() (media.Config, error) {
 			mc.Tokens = append(mc.Tokens, tok)
 		}
 	}
+	if strings.TrimSpace(f.tokens) != "" && len(mc.Tokens) == 0 {
+		return mc, errors.New("--media-token: no token in it (a comma-separated list of tokens)")
+	}
 	for _, ip := range strings.Split(f.publicIPs, ",") {
 		if ip = strings.TrimSpace(ip); ip == "" {
 			continue
@@ -151,6 +154,9 @@ func cmdMedia(ctx context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "media worker listening on http://%s (task queue %s); softphone http://%s/phone/\n",
 		ln.Addr(), m.Server.TaskQueue(), ln.Addr())
+	if len(mc.Tokens) == 0 {
+		log.Warn("the signalling takes calls from anyone who reaches it: set IVRFLOW_MEDIA_TOKEN to require a token")
+	}
 	serr := app.Serve(ctx, ln, m.Handler)
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -13,6 +13,7 @@ func TestMediaFlags(t *testing.T) {
 		{mediaFlags{publicIPs: "203.0.113.10, 198.51.100.7", ports: "40000-40999", udpPort: "41000", origins: "https://www.example.com", tokens: " tok-1 ,tok-2,",
 			ice: "stun:stun.example.com:3478, turn:turn.example.com?transport=udp", turnSecret: "s"}, ""},
 		{mediaFlags{tokens: "has space"}, "printable ASCII"},
+		{mediaFlags{tokens: " , "}, "no token in it"},
 		{mediaFlags{ice: "turn:turn.example.com"}, "--media-ice-servers: a TURN server needs credentials"},
 		{mediaFlags{ice: "turn.example.com:3478"}, "--media-ice-servers: ICE server"},
 		{mediaFlags{tokens: "caf\u00e9"}, "printable ASCII"},

@@ -234,7 +234,7 @@ func (f *runtimeFlags) run(ctx context.Context, e *env, name string, body func(c
 // Temporal frontend answers a health check within 3 s).
 func workerHandler(ctx context.Context, reg *prometheus.Registry, c client.Client) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if ctx.Err() != nil {
 			http.Error(w, "stopping", http.StatusServiceUnavailable)

@@ -439,9 +439,11 @@ func TestPageInBrowser(t *testing.T) {
 		}
 	})
 
+	// The token has a plus, as base64 ones do: read from #token=, it must
+	// not turn into a space.
 	t.Run("access token", func(t *testing.T) {
 		srv.mu.Lock()
-		srv.token, srv.auths = "s3cret", nil
+		srv.token, srv.auths = "s3+cr/et=", nil
 		srv.mu.Unlock()
 		defer func() {
 			srv.mu.Lock()
@@ -465,7 +467,7 @@ func TestPageInBrowser(t *testing.T) {
 		if got, err := browser.Wait[string](ctx, `!document.getElementById('error').hidden && document.getElementById('error').textContent`, 5*time.Second); err != nil || !strings.Contains(got, "access token was refused") {
 			t.Errorf("a wrong token: error %q, %v", got, err)
 		}
-		submit("s3cret")
+		submit("s3+cr/et=")
 		if _, err := browser.Wait[bool](ctx, `document.getElementById('auth').hidden && document.getElementById('error').hidden && document.getElementById('route').options.length === 2`, 5*time.Second); err != nil {
 			t.Fatalf("the right token: %v; status %s", err, eval(t, `document.getElementById('status').textContent`))
 		}
@@ -479,17 +481,17 @@ func TestPageInBrowser(t *testing.T) {
 		// From a link, opened afresh or onto the open page: taken, and
 		// taken out of the address bar.
 		eval(t, `sessionStorage.clear(), ''`)
-		if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/phone/?from=link#token=s3cret")); err != nil {
+		if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/phone/?from=link#token=s3+cr/et=")); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := browser.Wait[bool](ctx, `document.getElementById('route').options.length === 2`, 5*time.Second); err != nil {
 			t.Fatalf("a #token= link: %v", err)
 		}
-		if got := eval(t, `window.location.search + window.location.hash + '|' + sessionStorage.getItem('ivrflow-media-token')`); got != "?from=link|s3cret" {
+		if got := eval(t, `window.location.search + window.location.hash + '|' + sessionStorage.getItem('ivrflow-media-token')`); got != "?from=link|s3+cr/et=" {
 			t.Errorf("after a #token= link, hash|stored token: %q", got)
 		}
-		eval(t, `sessionStorage.clear(), window.location.hash = '#token=s3cret', ''`)
-		if got, err := browser.Wait[string](ctx, `window.location.hash === '' && sessionStorage.getItem('ivrflow-media-token')`, 5*time.Second); err != nil || got != "s3cret" {
+		eval(t, `sessionStorage.clear(), window.location.hash = '#token=s3+cr/et=', ''`)
+		if got, err := browser.Wait[string](ctx, `window.location.hash === '' && sessionStorage.getItem('ivrflow-media-token')`, 5*time.Second); err != nil || got != "s3+cr/et=" {
 			t.Errorf("after #token= onto the open page, stored token: %q, %v", got, err)
 		}
 		// A call sends it on each request.
@@ -505,7 +507,7 @@ func TestPageInBrowser(t *testing.T) {
 		for _, a := range auths {
 			f := strings.SplitN(a, " ", 3)
 			method, path, auth := f[0], f[1], f[2]
-			if auth != "Bearer s3cret" {
+			if auth != "Bearer s3+cr/et=" {
 				t.Errorf("%s %s with Authorization %q", method, path, auth)
 			}
 			config = config || path == "/phone/config"

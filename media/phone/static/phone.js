@@ -30,7 +30,11 @@
   // tokenFromAddress takes a token from #token=... in the address, if
   // there is one, and reports whether it did.
   function tokenFromAddress() {
-    const fromHash = new URLSearchParams(window.location.hash.slice(1)).get('token');
+    // Not URLSearchParams: it reads "+" as a space, and base64 tokens
+    // have pluses.
+    const m = /(?:^#|&)token=([^&]*)/.exec(window.location.hash);
+    let fromHash = '';
+    try { fromHash = m ? decodeURIComponent(m[1]) : ''; } catch (_) { fromHash = m[1]; }
     if (!fromHash) return false;
     token = fromHash;
     try { sessionStorage.setItem(TOKEN_KEY, token); } catch (_) { /* storage off */ }
