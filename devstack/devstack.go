@@ -20,6 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
@@ -174,7 +176,13 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("devstack: %w", err)
 	}
-	s.Client, err = app.Dial(ctx, app.Temporal{Address: s.Temporal.FrontendAddress(), Namespace: s.Temporal.Namespace()}, log.With("part", "sdk"))
+	// The webhook's /metrics carries the SDK's metrics and Go's, as in
+	// production.
+	reg := prometheus.NewRegistry()
+	sdk := app.NewSDKMetrics()
+	reg.MustRegister(sdk, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.Client, err = app.Dial(ctx, app.Temporal{Address: s.Temporal.FrontendAddress(), Namespace: s.Temporal.Namespace(),
+		Metrics: sdk.Handler()}, log.With("part", "sdk"))
 	if err != nil {
 		return nil, fmt.Errorf("devstack: %w", err)
 	}
@@ -185,6 +193,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			TokenURL: s.EmulatorURL + "/" + TenantID + "/oauth2/v2.0/token", BaseURL: s.EmulatorURL + "/v1.0"},
 		Tokens:    graph.TokenConfig{JWKSURL: s.EmulatorURL + "/v1/keys", Audience: AppID},
 		DialToken: opts.DialToken, SearchAttributes: true, Logger: log.With("part", "ivrflow"), Secret: opts.Secret,
+		Metrics: reg,
 	}
 	s.Webhook, err = app.NewWebhook(runCtx, cfg, s.Client)
 	if err != nil {

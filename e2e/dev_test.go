@@ -236,6 +236,21 @@ func TestDevCall(t *testing.T) {
 		time.Sleep(100 * time.Millisecond) // visibility is eventually consistent
 	}
 
+	// The webhook's /metrics: its own, the SDK's (the worker runs in
+	// this process) and Go's.
+	resp, err := http.Get(d.webhook + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scrape, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"\nivrflow_webhook_notifications_total{", "\ntemporal_workflow_task_schedule_to_start_latency_seconds_bucket{",
+		"\ntemporal_local_activity_execution_latency_seconds_count{", "\ngo_goroutines "} {
+		if !strings.Contains(string(scrape), want) {
+			t.Errorf("the webhook's /metrics lacks %q", strings.TrimSpace(want))
+		}
+	}
+
 	for _, path := range []string{"/", "/api/v1/namespaces/" + d.namespace + "/workflows"} {
 		resp, err := http.Get(d.ui + path)
 		if err != nil {
