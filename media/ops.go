@@ -309,18 +309,29 @@ type recording struct {
 
 	mu        sync.Mutex
 	vad       *audio.VAD
-	queue     []queued
+	queue     []queued // packets waiting, their samples in slab
+	slab      []int16
+	spareQ    []queued // the writer's last queue and slab, for reuse
+	spareS    []int16
 	closing   bool
 	heard     bool
 	lastVoice time.Time
 	err       error
 }
 
-// queued is a packet's audio waiting to be written.
+// queued is a packet's audio waiting to be written: its samples are
+// slab[off:off+n].
 type queued struct {
-	ts      uint32
-	samples []int16
+	ts     uint32
+	off, n int
 }
+
+// kickEvery is how many packets the read loop queues before it wakes the
+// writer: waking it for every 20 ms packet cost the media worker a
+// scheduler round trip each. The recorder batches half a second anyway;
+// what is queued is written when the recording closes, whatever its
+// count.
+const kickEvery = 10
 
 func startRecording(path string) (*recording, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
@@ -351,14 +362,18 @@ func (r *recording) write(ts uint32, samples []int16) {
 		r.mu.Unlock()
 		return
 	}
-	r.queue = append(r.queue, queued{ts, append([]int16(nil), samples...)})
+	r.queue = append(r.queue, queued{ts, len(r.slab), len(samples)})
+	r.slab = append(r.slab, samples...)
 	if r.vad.Write(samples) {
 		r.heard, r.lastVoice = true, time.Now()
 	}
+	kick := len(r.queue) >= kickEvery
 	r.mu.Unlock()
-	select {
-	case r.kick <- struct{}{}:
-	default:
+	if kick {
+		select {
+		case r.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -368,11 +383,11 @@ func (r *recording) writer() {
 	defer close(r.done)
 	for {
 		r.mu.Lock()
-		batch, closing := r.queue, r.closing
-		r.queue = nil
+		batch, slab, closing := r.queue, r.slab, r.closing
+		r.queue, r.slab = r.spareQ[:0], r.spareS[:0]
 		r.mu.Unlock()
 		for _, q := range batch {
-			if err := r.rec.Write(q.ts, q.samples); err != nil {
+			if err := r.rec.Write(q.ts, slab[q.off:q.off+q.n]); err != nil {
 				r.mu.Lock()
 				if r.err == nil {
 					r.err = err
@@ -381,10 +396,13 @@ func (r *recording) writer() {
 				break
 			}
 		}
+		r.mu.Lock()
+		r.spareQ, r.spareS = batch, slab
+		r.mu.Unlock()
 		if closing && len(batch) == 0 {
 			return
 		}
-		if len(batch) == 0 {
+		if !closing && len(batch) < kickEvery {
 			<-r.kick
 		}
 	}
