@@ -83,19 +83,11 @@ func TestTURNRelay(t *testing.T) {
 	_, hs := newTestServer(t, &fakeTemporal{}, func(c *Config) { c.ICE = ice })
 
 	// The page's configuration.
-	resp, err := http.Get(hs.URL + "/phone/config")
-	if err != nil {
-		t.Fatal(err)
+	servers, err := phoneConfig(t, hs.URL, "")
+	if err != nil || len(servers) != 1 || servers[0].URLs[0] != url {
+		t.Fatalf("/phone/config: %+v, %v", servers, err)
 	}
-	var conf struct {
-		ICEServers []iceServer `json:"ice_servers"`
-	}
-	err = json.NewDecoder(resp.Body).Decode(&conf)
-	resp.Body.Close()
-	if err != nil || len(conf.ICEServers) != 1 || conf.ICEServers[0].URLs[0] != url {
-		t.Fatalf("/phone/config: %+v, %v", conf, err)
-	}
-	page := conf.ICEServers[0]
+	page := servers[0]
 	mac := hmac.New(sha1.New, []byte(secret))
 	mac.Write([]byte(page.Username))
 	if !strings.HasSuffix(page.Username, ":ivrflow") || page.Credential != base64.StdEncoding.EncodeToString(mac.Sum(nil)) {
@@ -166,21 +158,13 @@ func TestPhoneConfigStaticTURN(t *testing.T) {
 	ice := ICE{URLs: []string{"stun:stun.example.com:3478", "turn:turn.example.com:3478"}, Username: "u", Credential: "c"}
 	for _, tokens := range [][]string{nil, {"s3cret"}} {
 		_, hs := newTestServer(t, &fakeTemporal{}, func(c *Config) { c.ICE, c.Tokens = ice, tokens })
-		req, _ := http.NewRequest(http.MethodGet, hs.URL+"/phone/config", nil)
+		auth := ""
 		if tokens != nil {
-			req.Header.Set("Authorization", "Bearer s3cret")
+			auth = "Bearer s3cret"
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var conf struct {
-			ICEServers []iceServer `json:"ice_servers"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&conf)
-		resp.Body.Close()
+		servers, err := phoneConfig(t, hs.URL, auth)
 		var got []string
-		for _, s := range conf.ICEServers {
+		for _, s := range servers {
 			got = append(got, strings.Join(s.URLs, ",")+" "+s.Username+"/"+s.Credential)
 		}
 		want := "stun:stun.example.com:3478 /"
@@ -191,4 +175,24 @@ func TestPhoneConfigStaticTURN(t *testing.T) {
 			t.Errorf("tokens %v: /phone/config %q, %v; want %q", tokens, got, err, want)
 		}
 	}
+}
+
+// phoneConfig fetches the ICE servers GET /phone/config gives the page,
+// with an Authorization header when auth is not empty.
+func phoneConfig(t *testing.T, base, auth string) ([]iceServer, error) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/phone/config", nil)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var conf struct {
+		ICEServers []iceServer `json:"ice_servers"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&conf)
+	return conf.ICEServers, err
 }

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -29,7 +30,7 @@ func callDetails(in CallInput, m *Machine, operators bool) string {
 	if m.Ended() {
 		b.WriteString(fmt.Sprintf(": %s", m.Reason()))
 	}
-	b.WriteString(fmt.Sprintf("\n\n%s → %s", cmpOr(in.Caller, "unknown caller"), cmpOr(in.Callee, "unknown callee")))
+	b.WriteString(fmt.Sprintf("\n\n%s → %s", cmp.Or(in.Caller, "unknown caller"), cmp.Or(in.Callee, "unknown callee")))
 	if digits, ahead := m.Digits(); digits != "" || ahead != "" {
 		b.WriteString(fmt.Sprintf(" · digits `%s`", digits))
 		if ahead != "" {
@@ -52,11 +53,4 @@ func callDetails(in CallInput, m *Machine, operators bool) string {
 			"`{\"action\": \"transfer\", \"to\": \"+1…\"}` or `\"hangup\"`. The `state` query has the rest.")
 	}
 	return b.String()
-}
-
-func cmpOr(s, or string) string {
-	if s == "" {
-		return or
-	}
-	return s
 }
