@@ -456,6 +456,7 @@ func TestDefaultDynamicConfigKeys(t *testing.T) {
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(),
 		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key(),
 		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(),
+		dynamicconfig.ExternalPayloadsEnabled.Key(),
 	} {
 		known[k] = true
 	}
@@ -467,5 +468,26 @@ func TestDefaultDynamicConfigKeys(t *testing.T) {
 	}
 	if len(dc) != len(known) {
 		t.Errorf("%d keys, want %d", len(dc), len(known))
+	}
+}
+
+// The production compose file's dynamic config must load without errors
+// or warnings (a warning is a key the server does not know, which it
+// would ignore).
+func TestProductionDynamicConfig(t *testing.T) {
+	const path = "../deploy/temporal/dynamicconfig/ivrflow.yaml"
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lr := dynamicconfig.LoadYamlFile(b)
+	for _, e := range append(lr.Errors, lr.Warnings...) {
+		t.Errorf("%s: %v", path, e)
+	}
+	if len(lr.Map) < 5 {
+		t.Errorf("%s: %d settings loaded; want the 5 it documents", path, len(lr.Map))
+	}
+	if v := lr.Map[dynamicconfig.ExternalPayloadsEnabled.Key()]; len(v) != 1 || v[0].Value != false {
+		t.Errorf("%s: history.externalPayloadsEnabled = %v; want false", path, v)
 	}
 }
