@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -207,15 +208,36 @@ func NewWorker(cfg Config, c client.Client, opts *worker.Options) (worker.Worker
 }
 
 // Serve serves h on ln until ctx ends, then shuts down gracefully, giving
-// requests in flight up to 10 s.
-func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+// requests in flight up to 10 s. With drain above zero it first goes on
+// serving for that long while GET /readyz answers 503 "stopping": a load
+// balancer that checks /readyz stops sending requests (Graph's
+// notifications among them) to this instance before its listener closes.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, drain time.Duration) error {
+	var draining atomic.Bool
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/readyz" && draining.Load() {
+			http.Error(w, "stopping", http.StatusServiceUnavailable)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	}
+	if drain > 0 {
+		draining.Store(true)
+		t := time.NewTimer(drain)
+		select {
+		case err := <-errc:
+			t.Stop()
+			return err
+		case <-t.C:
+		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

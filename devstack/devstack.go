@@ -231,7 +231,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 
 func (s *Stack) serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) {
 	s.wg.Go(func() {
-		if err := app.Serve(ctx, ln, h); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := app.Serve(ctx, ln, h, 0); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server", "addr", ln.Addr().String(), "err", err)
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -135,6 +136,8 @@ func TestProductionStack(t *testing.T) {
 		"IVRFLOW_GRAPH_TOKEN_URL":  emuURL + "/" + tenant[1] + "/oauth2/v2.0/token",
 		"IVRFLOW_GRAPH_JWKS_URL":   emuURL + "/v1/keys",
 		"IVRFLOW_LOG_LEVEL":        "warn",
+		// Not in the compose file: the webhook is checked draining on stop.
+		"IVRFLOW_SHUTDOWN_DELAY": "2s",
 	}
 	for k := range settings {
 		if _, ok := fill[k]; !ok {
@@ -165,7 +168,7 @@ func TestProductionStack(t *testing.T) {
 		services[name] = startBinary(t, ivrflow, envList(env), compose.Services[name].Command...)
 	}
 	for name, path := range map[string]string{"webhook": "/readyz", "worker": "/readyz", "media": "/healthz"} {
-		waitHTTP(t, services[name], "http://"+addrs[name]+path, time.Minute)
+		waitHTTP(t, services[name], "http://"+addrs[name]+path, http.StatusOK, "", time.Minute)
 	}
 
 	// A call, as TestDevCall places it on ivrflow dev.
@@ -208,6 +211,9 @@ func TestProductionStack(t *testing.T) {
 		}
 		p := services[name]
 		p.cmd.Process.Signal(syscall.SIGTERM)
+		if name == "webhook" { // its shutdown delay: not ready, still serving
+			waitHTTP(t, nil, "http://"+addrs[name]+"/readyz", http.StatusServiceUnavailable, "stopping", 2*time.Second)
+		}
 		select {
 		case <-p.done:
 			if p.err != nil {
@@ -425,26 +431,36 @@ func waitTemporal(t *testing.T, server *proc, frontend string) client.NamespaceC
 	return nc
 }
 
-// waitHTTP waits for GET url to answer 200 while p runs.
-func waitHTTP(t *testing.T, p *proc, url string, within time.Duration) {
+// waitHTTP waits until GET url answers code and, unless body is empty,
+// body; p, when not nil, must go on running meanwhile.
+func waitHTTP(t *testing.T, p *proc, url string, code int, body string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
 		resp, err := http.Get(url)
 		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == code && (body == "" || strings.TrimSpace(string(b)) == body) {
 				return
 			}
-			err = fmt.Errorf("%s", resp.Status)
+			err = fmt.Errorf("%s %q", resp.Status, b)
+		}
+		var exited <-chan struct{}
+		if p != nil {
+			exited = p.done
 		}
 		select {
-		case <-p.done:
+		case <-exited:
 			t.Fatalf("%s exited (%v) before %s answered:\n%s", p.cmd.Args, p.err, url, p.output())
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("GET %s: %v after %v\n%s", url, err, within, p.output())
+			out := ""
+			if p != nil {
+				out = p.output()
+			}
+			t.Fatalf("GET %s: %v after %v; want %d %s\n%s", url, err, within, code, body, out)
 		}
 	}
 }

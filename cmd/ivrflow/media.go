@@ -157,7 +157,7 @@ func cmdMedia(ctx context.Context, e *env, args []string) int {
 	if len(mc.Tokens) == 0 {
 		log.Warn("the signalling takes calls from anyone who reaches it: set IVRFLOW_MEDIA_TOKEN to require a token")
 	}
-	serr := app.Serve(ctx, ln, m.Handler)
+	serr := app.Serve(ctx, ln, m.Handler, 0)
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := m.Stop(sctx); err != nil {

@@ -141,6 +141,16 @@ func (f *runtimeFlags) connect(ctx context.Context, log *slog.Logger) (client.Cl
 func cmdServe(ctx context.Context, e *env, args []string) int {
 	fs := helpFor(e, "serve")
 	addr := fs.String("addr", envOr(e, "IVRFLOW_ADDR", ":8080"), "listen address `host:port` (env IVRFLOW_ADDR)")
+	var delay time.Duration
+	if v := e.getenv("IVRFLOW_SHUTDOWN_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			fmt.Fprintf(e.stderr, "ivrflow serve: IVRFLOW_SHUTDOWN_DELAY=%s: want a duration such as 5s\n", v)
+			return 2
+		}
+		delay = d
+	}
+	drain := fs.Duration("shutdown-delay", delay, "on SIGTERM, go on serving this `long` with /readyz failing, so that a load balancer stops sending notifications here before the listener closes (env IVRFLOW_SHUTDOWN_DELAY)")
 	rf := addRuntimeFlags(fs, e)
 	if ok, code := parse(fs, args); !ok {
 		return code
@@ -160,7 +170,7 @@ func cmdServe(ctx context.Context, e *env, args []string) int {
 			return err
 		}
 		log.Info("webhook listening", "addr", ln.Addr().String(), "callback", cfg.CallbackURL(), "flows", hook.Router.Flows())
-		return app.Serve(ctx, ln, hook.Handler)
+		return app.Serve(ctx, ln, hook.Handler, *drain)
 	})
 }
 
@@ -197,7 +207,7 @@ func cmdWorker(ctx context.Context, e *env, args []string) int {
 			return err
 		}
 		log.Info("worker metrics listening", "addr", ln.Addr().String())
-		err = app.Serve(ctx, ln, workerHandler(ctx, cfg.Metrics, c))
+		err = app.Serve(ctx, ln, workerHandler(ctx, cfg.Metrics, c), 0)
 		w.Stop()
 		return err
 	})

@@ -67,3 +67,18 @@ func grepLines(text, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// A malformed IVRFLOW_SHUTDOWN_DELAY is refused before anything starts.
+func TestServeShutdownDelayEnv(t *testing.T) {
+	var out, errb strings.Builder
+	env := func(k string) string {
+		if k == "IVRFLOW_SHUTDOWN_DELAY" {
+			return "five seconds"
+		}
+		return ""
+	}
+	code := run(context.Background(), []string{"serve"}, env, &out, &errb)
+	if code != 2 || !strings.Contains(errb.String(), "IVRFLOW_SHUTDOWN_DELAY=five seconds: want a duration such as 5s") {
+		t.Errorf("serve with IVRFLOW_SHUTDOWN_DELAY=five seconds = %d, %q; want 2 and the variable named", code, errb.String())
+	}
+}
