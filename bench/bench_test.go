@@ -287,6 +287,16 @@ func TestMillis(t *testing.T) {
 	if !strings.Contains(string(b), `"p50_ms":12.345`) {
 		t.Errorf("JSON %s; want p50_ms 12.345", b)
 	}
+	// Every whole number of microseconds reads back as it was written
+	// (12.345 ms is 12344999.999999998 ns in floating point).
+	for us := range 100000 {
+		m := Millis(time.Duration(us) * time.Microsecond)
+		j, _ := m.MarshalJSON()
+		var back Millis
+		if err := back.UnmarshalJSON(j); err != nil || back != m {
+			t.Fatalf("%s read back as %d ns (%v); want %d", j, back, err, m)
+		}
+	}
 	for d, want := range map[time.Duration]string{0: "0", 1500 * time.Microsecond: "1.5ms", 2500 * time.Millisecond: "2.50s"} {
 		if got := Millis(d).String(); got != want {
 			t.Errorf("Millis(%s) = %q; want %q", d, got, want)

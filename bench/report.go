@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -131,7 +132,8 @@ func (m *Millis) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return fmt.Errorf("bench: %s is not a number of milliseconds", b)
 	}
-	*m = Millis(f * float64(time.Millisecond))
+	// Rounded: 12.345 ms is 12344999.999999998 ns in floating point.
+	*m = Millis(math.Round(f * float64(time.Millisecond)))
 	return nil
 }
 
