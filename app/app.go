@@ -229,19 +229,23 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, drain time.Dura
 		return err
 	case <-ctx.Done():
 	}
+	var serr error // the listener's failure during the drain
 	if drain > 0 {
 		draining.Store(true)
+		srv.SetKeepAlivesEnabled(false) // let clients move to other instances
 		t := time.NewTimer(drain)
 		select {
-		case err := <-errc:
+		case serr = <-errc:
 			t.Stop()
-			return err
 		case <-t.C:
 		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := srv.Shutdown(sctx)
+	err := srv.Shutdown(sctx) // requests in flight finish either way
+	if serr != nil {
+		return serr
+	}
 	<-errc
 	return err
 }

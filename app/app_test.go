@@ -23,7 +23,7 @@ func TestServeDrain(t *testing.T) {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ready\n") })
 	mux.HandleFunc("POST /api/calls", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusAccepted) })
 	ctx, cancel := context.WithCancel(context.Background())
-	const drain = 1500 * time.Millisecond
+	const drain = 3 * time.Second
 	done := make(chan error, 1)
 	go func() { done <- Serve(ctx, ln, mux, drain) }()
 
@@ -79,18 +79,60 @@ func TestServeDrain(t *testing.T) {
 	}
 }
 
-// Without a drain, Serve closes at once; a failing listener is returned.
+// Without a drain, Serve closes its listener as soon as the context ends.
 func TestServeNoDrain(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, ln, http.NotFoundHandler(), 0) }()
 	cancel()
-	if err := Serve(ctx, ln, http.NotFoundHandler(), 0); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		t.Errorf("Serve: %v", err)
+	select {
+	case err := <-done:
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("Serve: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve still running 5 s after the context ended, without a drain")
 	}
 	if _, err := http.Get("http://" + ln.Addr().String() + "/readyz"); err == nil {
 		t.Error("the listener still answers after Serve returned")
+	}
+}
+
+// A listener that fails during the drain ends it: Serve returns the
+// listener's error at once instead of waiting out the delay.
+func TestServeListenerFailsDuringDrain(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String() + "/readyz"
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, ln, http.NotFoundHandler(), time.Minute) }()
+	cancel()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusServiceUnavailable {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no drain began")
+		}
+	}
+	ln.Close()
+	select {
+	case err := <-done:
+		if err == nil || errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("Serve = %v; want the listener's error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve waited out the drain after its listener failed")
 	}
 }

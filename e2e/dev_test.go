@@ -70,15 +70,16 @@ type proc struct {
 
 func startProc(t *testing.T, args ...string) *proc {
 	t.Helper()
-	return startBinary(t, ivrflowBinary(t), []string{"IVRFLOW_LOG_LEVEL=warn"}, args...)
+	return startBinary(t, ivrflowBinary(t), append(os.Environ(), "IVRFLOW_LOG_LEVEL=warn"), args...)
 }
 
-// startBinary runs bin with args, in this process's environment plus env.
+// startBinary runs bin with args in the environment env (this process's
+// when nil).
 func startBinary(t *testing.T, bin string, env []string, args ...string) *proc {
 	t.Helper()
 	p := &proc{t: t, lines: make(chan string, 1000), done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Env = env
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -56,6 +56,15 @@ func TestProductionStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	compose := readCompose(t, filepath.Join(root, "docker-compose.yml"))
+	// A container gets only what the compose file gives it, not the
+	// environment of the shell that ran docker compose.
+	var clean []string
+	for _, k := range []string{"PATH", "HOME", "TMPDIR"} {
+		if v, ok := os.LookupEnv(k); ok {
+			clean = append(clean, k+"="+v)
+		}
+	}
+	inContainer := func(env map[string]string) []string { return append(append([]string(nil), clean...), envList(env)...) }
 	bin := t.TempDir()
 	build := func(out, pkg string, env []string, flags ...string) string {
 		path := filepath.Join(bin, out)
@@ -81,8 +90,7 @@ func TestProductionStack(t *testing.T) {
 	schemaEnv := compose.env(t, "temporal-schema", map[string]string{"SQL_HOST": "127.0.0.1", "SQL_PORT": pgPort})
 	for i := range 2 {
 		cmd := exec.Command("sh", compose.hostPath(t, "temporal-schema", "/setup-postgres.sh"))
-		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-		cmd.Env = append(cmd.Env, envList(schemaEnv)...)
+		cmd.Env = append(inContainer(schemaEnv), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("setup-postgres.sh, run %d: %v\n%s", i+1, err, b)
 		}
@@ -103,7 +111,7 @@ func TestProductionStack(t *testing.T) {
 	ports["INTERNAL_FRONTEND_HTTP_PORT"] = low[11]
 	temporalEnv := compose.env(t, "temporal", ports)
 	temporalEnv["DYNAMIC_CONFIG_FILE_PATH"] = compose.hostPath(t, "temporal", temporalEnv["DYNAMIC_CONFIG_FILE_PATH"])
-	server := startBinary(t, temporalServer, envList(temporalEnv), "start")
+	server := startBinary(t, temporalServer, inContainer(temporalEnv), "start")
 	frontend := "127.0.0.1:" + ports["FRONTEND_GRPC_PORT"]
 
 	// temporal-namespace
@@ -121,12 +129,17 @@ func TestProductionStack(t *testing.T) {
 
 	// Graph, played by the emulator.
 	hookPort := freePort(t)
-	emu := startBinary(t, ivrflow, nil, "emulator", "--addr", "127.0.0.1:0", "--callback", "http://127.0.0.1:"+hookPort+"/api/calls")
+	emu := startBinary(t, ivrflow, clean, "emulator", "--addr", "127.0.0.1:0", "--callback", "http://127.0.0.1:"+hookPort+"/api/calls")
 	emuURL := emu.waitLine(regexp.MustCompile(`^Graph calls emulator on (\S+)`), time.Minute)[1]
 	tenant := emu.waitLine(regexp.MustCompile(`token endpoint\s+\S+/([^/]+)/oauth2/v2.0/token \(client id (\S+)\)`), 10*time.Second)
 
 	// webhook, worker and media: the example settings filled in.
 	settings := readEnvExample(t, filepath.Join(root, "deploy", "ivrflow.env.example"))
+	for _, k := range []string{"IVRFLOW_PUBLIC_URL", "IVRFLOW_GRAPH_TENANT", "IVRFLOW_GRAPH_APP_ID", "IVRFLOW_GRAPH_APP_SECRET"} {
+		if !settings[k] {
+			t.Errorf("deploy/ivrflow.env.example does not name %s, which every deployment must set", k)
+		}
+	}
 	fill := map[string]string{
 		"IVRFLOW_PUBLIC_URL":       "http://127.0.0.1:" + hookPort,
 		"IVRFLOW_GRAPH_TENANT":     tenant[1],
@@ -165,14 +178,14 @@ func TestProductionStack(t *testing.T) {
 				env[k] = v
 			}
 		}
-		services[name] = startBinary(t, ivrflow, envList(env), compose.Services[name].Command...)
+		services[name] = startBinary(t, ivrflow, inContainer(env), compose.Services[name].Command...)
 	}
 	for name, path := range map[string]string{"webhook": "/readyz", "worker": "/readyz", "media": "/healthz"} {
 		waitHTTP(t, services[name], "http://"+addrs[name]+path, http.StatusOK, "", time.Minute)
 	}
 
 	// A call, as TestDevCall places it on ivrflow dev.
-	call := startBinary(t, ivrflow, nil, "call", "main-menu", "--press", "1@1500ms", "--emulator", emuURL,
+	call := startBinary(t, ivrflow, clean, "call", "main-menu", "--press", "1@1500ms", "--emulator", emuURL,
 		"--temporal", frontend, "--namespace", namespace, "--flows", filepath.Join(root, "flows"))
 	id := call.waitLine(regexp.MustCompile(`^call (\S+) \(workflow (\S+)\)`), 30*time.Second)[1]
 	if err := call.wait(2 * time.Minute); err != nil {
@@ -211,6 +224,7 @@ func TestProductionStack(t *testing.T) {
 		}
 		p := services[name]
 		p.cmd.Process.Signal(syscall.SIGTERM)
+		killed := time.After(grace)
 		if name == "webhook" { // its shutdown delay: not ready, still serving
 			waitHTTP(t, nil, "http://"+addrs[name]+"/readyz", http.StatusServiceUnavailable, "stopping", 2*time.Second)
 		}
@@ -219,7 +233,7 @@ func TestProductionStack(t *testing.T) {
 			if p.err != nil {
 				t.Errorf("%s after SIGTERM: %v\n%s", name, p.err, p.output())
 			}
-		case <-time.After(grace):
+		case <-killed:
 			t.Errorf("%s still running %v after SIGTERM (its stop_grace_period):\n%s", name, grace, p.output())
 		}
 	}
@@ -266,7 +280,7 @@ func (f *composeFile) env(t *testing.T, service string, replace map[string]strin
 	for k, v := range s.Environment {
 		env[k] = interpolation.ReplaceAllStringFunc(v, func(m string) string {
 			sub := interpolation.FindStringSubmatch(m)
-			if v, ok := os.LookupEnv(sub[1]); ok {
+			if v := os.Getenv(sub[1]); v != "" { // :- also replaces an empty value
 				return v
 			}
 			return sub[2]
@@ -334,8 +348,12 @@ func startPostgres(t *testing.T, port, superuser, password string) {
 	t.Helper()
 	initdb := ""
 	if m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb"); len(m) > 0 {
-		sort.Strings(m)
-		initdb = m[len(m)-1]
+		major := func(p string) int {
+			n, _ := strconv.Atoi(strings.Split(filepath.Base(filepath.Dir(filepath.Dir(p))), ".")[0])
+			return n
+		}
+		sort.Slice(m, func(i, j int) bool { return major(m[i]) < major(m[j]) })
+		initdb = m[len(m)-1] // the newest
 	} else if p, err := exec.LookPath("initdb"); err == nil {
 		initdb = p
 	} else {
@@ -346,7 +364,7 @@ func startPostgres(t *testing.T, port, superuser, password string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	var wrap []string
+	var cred *syscall.Credential
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -357,15 +375,16 @@ func startPostgres(t *testing.T, port, superuser, password string) {
 		if err := os.Chown(dir, uid, gid); err != nil {
 			t.Fatal(err)
 		}
-		wrap = []string{"runuser", "-u", "postgres", "--"}
+		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 	}
 	pwfile := filepath.Join(dir, "pw")
 	if err := os.WriteFile(pwfile, []byte(password+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run := func(args ...string) *exec.Cmd {
-		args = append(wrap, args...)
-		return exec.Command(args[0], args[1:]...)
+	run := func(name string, args ...string) *exec.Cmd {
+		cmd := exec.Command(name, args...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		return cmd
 	}
 	data := filepath.Join(dir, "data")
 	if b, err := run(initdb, "-D", data, "-U", superuser, "--pwfile", pwfile, "-A", "scram-sha-256", "--no-sync").CombinedOutput(); err != nil {
@@ -375,24 +394,27 @@ func startPostgres(t *testing.T, port, superuser, password string) {
 		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off")
 	var log lockedBuffer
 	pg.Stdout, pg.Stderr = &log, &log
+	pg.WaitDelay = 5 * time.Second
 	if err := pg.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- pg.Wait() }()
+	exited := make(chan struct{})
+	var exitErr error
+	go func() { exitErr = pg.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		pg.Process.Signal(syscall.SIGINT) // fast shutdown
 		select {
 		case <-exited:
 		case <-time.After(30 * time.Second):
 			pg.Process.Kill()
+			<-exited
 		}
 	})
 	deadline := time.Now().Add(time.Minute)
 	for !strings.Contains(log.String(), "ready to accept connections") {
 		select {
-		case err := <-exited:
-			t.Fatalf("postgres exited: %v\n%s", err, log.String())
+		case <-exited:
+			t.Fatalf("postgres exited: %v\n%s", exitErr, log.String())
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {

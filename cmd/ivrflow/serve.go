@@ -155,7 +155,7 @@ func cmdServe(ctx context.Context, e *env, args []string) int {
 	if ok, code := parse(fs, args); !ok {
 		return code
 	}
-	if fs.NArg() != 0 {
+	if fs.NArg() != 0 || *drain < 0 {
 		fs.Usage()
 		return 2
 	}
