@@ -158,16 +158,23 @@ func TestProductionStack(t *testing.T) {
 		}
 	}
 	data := t.TempDir()
-	addrs := map[string]string{"webhook": "127.0.0.1:" + hookPort, "worker": "127.0.0.1:" + freePort(t), "media": "127.0.0.1:" + freePort(t)}
+	// Where each service listens here: the webhook's and the media
+	// worker's public ports, and the worker's and the media worker's
+	// metrics ports (each container has its own :9090).
+	addrs := map[string]string{"webhook": "127.0.0.1:" + hookPort, "media": "127.0.0.1:" + freePort(t)}
+	metrics := map[string]string{"worker": "127.0.0.1:" + freePort(t), "media": "127.0.0.1:" + freePort(t)}
 	services := map[string]*proc{}
 	for _, name := range []string{"webhook", "worker", "media"} {
 		env := compose.env(t, name, map[string]string{
 			"IVRFLOW_TEMPORAL_ADDRESS": frontend,
 			"IVRFLOW_ADDR":             addrs["webhook"],
-			"IVRFLOW_METRICS_ADDR":     addrs["worker"],
+			"IVRFLOW_METRICS_ADDR":     metrics[name],
 			"IVRFLOW_MEDIA_ADDR":       addrs["media"],
 			"IVRFLOW_MEDIA_UDP_PORT":   freeUDPPort(t),
 		})
+		if name != "webhook" && env["IVRFLOW_METRICS_ADDR"] != metrics[name] {
+			t.Fatalf("%s: the compose file gives it no IVRFLOW_METRICS_ADDR", name)
+		}
 		env["IVRFLOW_FLOWS"] = compose.hostPath(t, name, env["IVRFLOW_FLOWS"])
 		if env["IVRFLOW_DATA"] != "/data" {
 			t.Fatalf("%s: IVRFLOW_DATA = %q; the test maps /data (the ivrflow-data volume)", name, env["IVRFLOW_DATA"])
@@ -180,8 +187,25 @@ func TestProductionStack(t *testing.T) {
 		}
 		services[name] = startBinary(t, ivrflow, inContainer(env), compose.Services[name].Command...)
 	}
-	for name, path := range map[string]string{"webhook": "/readyz", "worker": "/readyz", "media": "/healthz"} {
-		waitHTTP(t, services[name], "http://"+addrs[name]+path, http.StatusOK, "", time.Minute)
+	for _, c := range []struct{ name, url string }{
+		{"webhook", "http://" + addrs["webhook"] + "/readyz"},
+		{"worker", "http://" + metrics["worker"] + "/readyz"},
+		{"media", "http://" + addrs["media"] + "/healthz"}, // the compose health check's
+		{"media", "http://" + metrics["media"] + "/readyz"},
+	} {
+		waitHTTP(t, services[c.name], c.url, http.StatusOK, "", time.Minute)
+	}
+	// The media worker's metrics are on its private port only: its public
+	// one faces callers.
+	waitHTTP(t, services["media"], "http://"+addrs["media"]+"/metrics", http.StatusNotFound, "", 5*time.Second)
+	resp, err := http.Get("http://" + metrics["media"] + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scrape, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(scrape), "\nivrflow_media_calls ") {
+		t.Errorf("the media worker's private /metrics lacks ivrflow_media_calls:\n%.500s", scrape)
 	}
 
 	// A call, as TestDevCall places it on ivrflow dev.
@@ -226,7 +250,7 @@ func TestProductionStack(t *testing.T) {
 		p.cmd.Process.Signal(syscall.SIGTERM)
 		killed := time.After(grace)
 		if name == "webhook" { // its shutdown delay: not ready, still serving
-			waitHTTP(t, nil, "http://"+addrs[name]+"/readyz", http.StatusServiceUnavailable, "stopping", 2*time.Second)
+			waitHTTP(t, nil, "http://"+addrs["webhook"]+"/readyz", http.StatusServiceUnavailable, "stopping", 2*time.Second)
 		}
 		select {
 		case <-p.done:

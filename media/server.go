@@ -87,7 +87,8 @@ type Config struct {
 	// (Authorization: Bearer TOKEN, as WHIP clients do) to place, watch or
 	// hang up a call and to list the routes; more than one lets a token be
 	// rotated without refusing calls. None: anyone who reaches the worker
-	// can call its flows. The /phone page, /healthz and /metrics stay open.
+	// can call its flows. The /phone page, /healthz and /metrics (unless
+	// PrivateMetrics) stay open.
 	Tokens []string
 	// ICE names STUN and TURN servers for the calls and the /phone page;
 	// none by default (the worker's own addresses, and PublicIPs).
@@ -95,6 +96,10 @@ type Config struct {
 	// Metrics is the registry the worker's metrics are registered in and
 	// /metrics serves; nil means a new one of the worker's own.
 	Metrics *prometheus.Registry
+	// PrivateMetrics leaves /metrics out of the worker's handler, whose
+	// signalling faces callers: the process serves Metrics on a port of its
+	// own instead.
+	PrivateMetrics bool
 	// Logger receives the worker's log lines; nil discards them.
 	Logger *slog.Logger
 }
@@ -271,7 +276,9 @@ func (s *Server) Handler() http.Handler {
 	e.GET("/phone", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/phone/") })
 	e.GET("/phone/*", echo.WrapHandler(http.StripPrefix("/phone", phone.Handler())))
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/phone/") })
-	e.GET("/metrics", echo.WrapHandler(s.m.handler()))
+	if !s.cfg.PrivateMetrics {
+		e.GET("/metrics", echo.WrapHandler(s.m.handler()))
+	}
 	e.GET("/healthz", func(c echo.Context) error {
 		s.mu.Lock()
 		closed := s.closed

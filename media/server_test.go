@@ -453,3 +453,24 @@ func TestBearer(t *testing.T) {
 		}
 	}
 }
+
+// PrivateMetrics takes /metrics off the signalling's handler; /healthz stays.
+func TestPrivateMetrics(t *testing.T) {
+	for _, private := range []bool{false, true} {
+		_, hs := newTestServer(t, &fakeTemporal{}, func(c *Config) { c.PrivateMetrics = private })
+		want := map[string]int{"/metrics": http.StatusOK, "/healthz": http.StatusOK}
+		if private {
+			want["/metrics"] = http.StatusNotFound
+		}
+		for path, code := range want {
+			resp, err := http.Get(hs.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != code {
+				t.Errorf("PrivateMetrics %v: GET %s = %d; want %d", private, path, resp.StatusCode, code)
+			}
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -111,6 +112,7 @@ func cmdMedia(ctx context.Context, e *env, args []string) int {
 	fs := helpFor(e, "media")
 	rf := addRuntimeFlags(fs, e)
 	mf := addMediaFlags(fs, e, ":8234")
+	metricsAddr := fs.String("metrics-addr", envOr(e, "IVRFLOW_METRICS_ADDR", ""), "listen address `host:port` for /metrics, /healthz and /readyz, away from the signalling; when empty /metrics is on the signalling's port (env IVRFLOW_METRICS_ADDR)")
 	if ok, code := parse(fs, args); !ok {
 		return code
 	}
@@ -139,6 +141,7 @@ func cmdMedia(ctx context.Context, e *env, args []string) int {
 	}
 	defer c.Close()
 	cfg := app.Config{FlowsDir: rf.flows, DataDir: rf.data, SearchAttributes: !rf.noSA, Logger: log, Metrics: reg}
+	mc.PrivateMetrics = *metricsAddr != ""
 	m, err := app.NewMedia(ctx, cfg, c, mc)
 	if err == nil {
 		err = m.Start()
@@ -156,6 +159,25 @@ func cmdMedia(ctx context.Context, e *env, args []string) int {
 		ln.Addr(), m.Server.TaskQueue(), ln.Addr())
 	if len(mc.Tokens) == 0 {
 		log.Warn("the signalling takes calls from anyone who reaches it: set IVRFLOW_MEDIA_TOKEN to require a token")
+	}
+	if *metricsAddr != "" {
+		mln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			ln.Close()
+			m.Stop(context.Background())
+			fmt.Fprintf(e.stderr, "ivrflow media: %v\n", err)
+			return 1
+		}
+		log.Info("media worker metrics listening", "addr", mln.Addr().String())
+		mctx, stopMetrics := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := app.Serve(mctx, mln, workerHandler(mctx, reg, c), 0); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Warn("metrics listener", "error", err)
+			}
+		}()
+		defer func() { stopMetrics(); <-done }()
 	}
 	serr := app.Serve(ctx, ln, m.Handler, 0)
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
