@@ -211,34 +211,7 @@ func TestProductionStack(t *testing.T) {
 	// A call, as TestDevCall places it on ivrflow dev.
 	call := startBinary(t, ivrflow, clean, "call", "main-menu", "--press", "1@1500ms", "--emulator", emuURL,
 		"--temporal", frontend, "--namespace", namespace, "--flows", filepath.Join(root, "flows"))
-	id := call.waitLine(regexp.MustCompile(`^call (\S+) \(workflow (\S+)\)`), 30*time.Second)[1]
-	if err := call.wait(2 * time.Minute); err != nil {
-		t.Fatalf("ivrflow call: %v\n%s", err, call.output())
-	}
-	out := call.output()
-	for _, want := range []string{"answer", "subscribeToTone", "play http", "tone 1 delivered",
-		"transfer to phone +14255550120", "ended by transfer", "ended: transfer"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("ivrflow call output lacks %q:\n%s", want, out)
-		}
-	}
-	c, err := client.Dial(client.Options{HostPort: frontend, Namespace: namespace})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	q := `Flow = "main-menu" AND Caller = "+14255550123" AND CallState = "ended" AND CallId = "` + id + `"`
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Namespace: namespace, Query: q})
-		if err == nil && len(resp.Executions) == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("visibility query %s found nothing (%v)", q, err)
-		}
-		time.Sleep(200 * time.Millisecond) // visibility is eventually consistent
-	}
+	checkMainMenuCall(t, call, temporalClient(t, devInfo{grpc: frontend, namespace: namespace}), namespace)
 
 	// docker compose stop: SIGTERM, then SIGKILL after stop_grace_period.
 	for _, name := range []string{"webhook", "worker", "media"} {
